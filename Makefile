@@ -1,0 +1,64 @@
+# Kaoping: `make demo` and `make test` are the two set-up commands (README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/kaoping
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+DEMO_DB := demo-data/demo.sqlite3
+DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1
+TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
+
+.PHONY: demo test lint fmt run worker venv services messages clean
+
+$(BIN)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: requirements-dev.txt $(BIN)/.runtime
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.dev
+
+services:
+	scripts/ensure-services
+
+## demo: fresh SQLite database, the sample meeting, then the site on http://127.0.0.1:8000
+demo: $(BIN)/.runtime
+	mkdir -p demo-data
+	rm -f $(DEMO_DB)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
+	$(DEMO_ENV) $(BIN)/python manage.py demo_setup data/sample-meeting.json
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite against the machine's PostgreSQL and Redis
+test: $(BIN)/.dev services
+	scripts/ensure-chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run -v0
+	$(TEST_ENV) $(BIN)/pytest
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(BIN)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## run / worker: against PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)
+run: $(BIN)/.runtime
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+worker: $(BIN)/.runtime
+	$(BIN)/celery -A appraisal worker --loglevel=info --concurrency=2
+
+messages: $(BIN)/.dev
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --no-obsolete
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) demo-data staticfiles test-artifacts

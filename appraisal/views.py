@@ -1,0 +1,14 @@
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+def healthz(request):
+    """Liveness for the load balancer: the web process answers and reaches the database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,245 @@
+"""The meeting as configured for the day: rules, agenda, rater seats, audit log."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from appraisal.models import SCORE_DIGITS, WEIGHT_DIGITS, Department, RaterRole, Scheme
+
+
+class Meeting(models.Model):
+    """An appraisal meeting (考评大会) with its ranking rules."""
+
+    class Mode(models.TextChoices):
+        PER_PRESENTATION = "per_presentation", _("per presentation")
+        WHOLE_MEETING = "whole_meeting", _("whole meeting")
+
+    scheme = models.ForeignKey(Scheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="meetings")
+    title = models.CharField(_("title"), max_length=200)
+    date = models.DateField(_("date"))
+    mode = models.CharField(_("voting mode"), max_length=20, choices=Mode.choices, default=Mode.PER_PRESENTATION)
+    full_mark = models.DecimalField(_("full mark"), default=Decimal("100"), **SCORE_DIGITS)
+    rank_within_category = models.BooleanField(_("rank within category"), default=False)
+    tie_break_roles = models.JSONField(
+        _("tie-break roles"), default=list, blank=True, help_text=_("Role codes, in order.")
+    )
+    reward_top = models.PositiveIntegerField(_("reward: top count"), null=True, blank=True)
+    reward_top_percent = models.DecimalField(_("reward: top percent"), null=True, blank=True, **SCORE_DIGITS)
+    reward_min_score = models.DecimalField(_("reward: minimum score"), null=True, blank=True, **SCORE_DIGITS)
+    admonition_bottom = models.PositiveIntegerField(_("admonition: bottom count"), null=True, blank=True)
+    admonition_bottom_percent = models.DecimalField(
+        _("admonition: bottom percent"), null=True, blank=True, **SCORE_DIGITS
+    )
+    admonition_below = models.DecimalField(_("admonition: below score"), null=True, blank=True, **SCORE_DIGITS)
+    excellent_quota_criterion = models.CharField(_("excellent quota: criterion"), max_length=50, blank=True)
+    excellent_quota_grade = models.CharField(_("excellent quota: grade"), max_length=50, blank=True)
+    excellent_quota_max_percent = models.DecimalField(
+        _("excellent quota: maximum percent"), null=True, blank=True, **SCORE_DIGITS
+    )
+    meeting_weight = models.DecimalField(_("meeting weight"), default=Decimal("1"), **WEIGHT_DIGITS)
+    rehearsal_of = models.ForeignKey(
+        "self",
+        verbose_name=_("rehearsal of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rehearsals",
+        help_text=_("Set on a rehearsal (演练): never mixed into real results, never published."),
+    )
+    countdown_ends_at = models.DateTimeField(_("countdown ends at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("appraisal meeting")
+        verbose_name_plural = _("appraisal meetings")
+        ordering = ["-date", "-id"]
+        permissions = [
+            ("organize_meeting", _("Can run, review and publish the meeting")),
+            ("audit_meeting", _("Can read everything of the meeting, including the audit log")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=["per_presentation", "whole_meeting"]), name="meeting_mode_valid"
+            ),
+            models.CheckConstraint(condition=Q(full_mark__gt=0), name="meeting_full_mark_positive"),
+            models.CheckConstraint(
+                condition=Q(meeting_weight__gt=0) & Q(meeting_weight__lte=1), name="meeting_weight_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(reward_top__isnull=True) | Q(reward_top_percent__isnull=True),
+                name="meeting_reward_count_or_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(admonition_bottom__isnull=True) | Q(admonition_bottom_percent__isnull=True),
+                name="meeting_admonition_count_or_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(reward_top_percent__isnull=True)
+                | (Q(reward_top_percent__gte=0) & Q(reward_top_percent__lte=100)),
+                name="meeting_reward_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(admonition_bottom_percent__isnull=True)
+                | (Q(admonition_bottom_percent__gte=0) & Q(admonition_bottom_percent__lte=100)),
+                name="meeting_admonition_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(excellent_quota_max_percent__isnull=True)
+                | (Q(excellent_quota_max_percent__gte=0) & Q(excellent_quota_max_percent__lte=100)),
+                name="meeting_quota_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_rehearsal(self) -> bool:
+        return self.rehearsal_of_id is not None
+
+
+class Component(models.Model):
+    """A score imported from outside the meeting (年度目标考核 ...), with its weight."""
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="components")
+    code = models.CharField(_("code"), max_length=50)
+    name = models.CharField(_("name"), max_length=100)
+    weight = models.DecimalField(_("weight"), **WEIGHT_DIGITS)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("score component")
+        verbose_name_plural = _("score components")
+        ordering = ["meeting", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "code"], name="component_unique_code"),
+            models.CheckConstraint(condition=Q(weight__gt=0) & Q(weight__lt=1), name="component_weight_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Presentation(models.Model):
+    """A department's report on stage (述职), in agenda order, with its voting state."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("not open yet")
+        OPEN = "open", _("voting open")
+        CLOSED = "closed", _("voting closed")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="presentations"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="presentations"
+    )
+    order = models.PositiveIntegerField(_("agenda order"))
+    state = models.CharField(_("voting state"), max_length=10, choices=State.choices, default=State.PENDING)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("presentation")
+        verbose_name_plural = _("presentations")
+        ordering = ["meeting", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "department"], name="presentation_unique_department"),
+            models.UniqueConstraint(fields=["meeting", "order"], name="presentation_unique_order"),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "open", "closed"]), name="presentation_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["meeting", "state"], name="presentation_meeting_state")]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.department.name}"
+
+
+class Rater(models.Model):
+    """A rater seat (评委). The token is stored only as a SHA-256 hash: a database
+    leak does not give voting power, and a lost card is reissued, never read back."""
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="raters")
+    role = models.ForeignKey(RaterRole, verbose_name=_("rater role"), on_delete=models.PROTECT, related_name="raters")
+    seat_no = models.PositiveIntegerField(_("seat number"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("own department (recusal)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_issued_at = models.DateTimeField(_("token issued at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rater seat")
+        verbose_name_plural = _("rater seats")
+        ordering = ["meeting", "seat_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "seat_no"], name="rater_unique_seat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seat_no} {self.name or self.role.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEntry(models.Model):
+    """Append-only audit log. Each entry of a meeting carries the hash of the
+    previous one, so an edited or deleted row breaks the chain (verify_audit)."""
+
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("meeting"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+    )
+    seq = models.PositiveIntegerField(_("sequence"))
+    created_at = models.DateTimeField(_("time"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=50)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    entry_hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["meeting", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "seq"], name="audit_unique_seq"),
+            models.UniqueConstraint(fields=["seq"], condition=Q(meeting__isnull=True), name="audit_unique_global_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit entries are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries are append-only.")

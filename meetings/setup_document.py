@@ -1,0 +1,576 @@
+"""The meeting setup document of API.md: validation into a normalised form.
+
+Pure: plain data in, plain data out, no ORM. Every problem is collected with
+its JSON path (``roles[1].criteria[0].max``) so that one answer lists them
+all. The rules enforced are SCORING.md sections 1 (forms add up to the full
+mark), 5 (weights add up to 1) and 7 (reward and admonition fit in every
+scope), plus the references between the lists.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+MAX_SEATS_PER_ENTRY = 5000
+MAX_SEATS_TOTAL = 20000
+# Two decimals more than the model keeps would be silently rounded; refuse instead.
+SCORE_PLACES = 4
+WEIGHT_PLACES = 6
+SCORE_LIMIT = Decimal("99999999")
+
+
+class SetupInvalid(Exception):
+    """The document breaks one or more rules; ``errors`` lists each with its path."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} problem(s) in the setup document")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class GradeSpec:
+    code: str
+    label: str
+    points: Decimal
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    code: str
+    name: str
+    kind: str
+    max_value: Decimal | None = None
+    step: Decimal | None = None
+    grades: tuple[GradeSpec, ...] = ()
+
+    @property
+    def max_points(self) -> Decimal:
+        if self.kind == "numeric":
+            return self.max_value
+        return max(g.points for g in self.grades)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    code: str
+    name: str
+    weight: Decimal
+    trim: int
+    criteria: tuple[CriterionSpec, ...]
+
+
+@dataclass(frozen=True)
+class RaterSpec:
+    role: str
+    count: int = 1
+    name: str = ""
+    department: str | None = None
+
+
+@dataclass
+class SetupDocument:
+    cycle_year: int
+    cycle_name: str
+    meeting: dict
+    categories: list[tuple[str, str]]
+    departments: list[tuple[str, str, str]]
+    roles: list[RoleSpec]
+    raters: list[RaterSpec]
+    components: list[tuple[str, str, Decimal]] = field(default_factory=list)
+
+    @property
+    def seat_count(self) -> int:
+        return sum(r.count for r in self.raters)
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.errors: list[dict] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append({"path": path, "message": str(message)})
+
+    def obj(self, value, path: str, *, required: set[str], optional: set[str] = frozenset()) -> dict | None:
+        if not isinstance(value, dict):
+            self.error(path, _("Must be an object."))
+            return None
+        for key in value:
+            if key not in required and key not in optional:
+                self.error(f"{path}.{key}" if path else key, _("Unknown key."))
+        for key in sorted(required):
+            if key not in value:
+                self.error(f"{path}.{key}" if path else key, _("This field is required."))
+        return value
+
+    def array(self, value, path: str, *, min_items: int = 1) -> list:
+        if not isinstance(value, list):
+            self.error(path, _("Must be a list."))
+            return []
+        if len(value) < min_items:
+            self.error(path, _("Must have at least %(n)d item(s).") % {"n": min_items})
+        return value
+
+    def text(self, value, path: str, *, max_length: int) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.error(path, _("Must be a non-empty text."))
+            return ""
+        value = value.strip()
+        if len(value) > max_length:
+            self.error(path, _("At most %(n)d characters.") % {"n": max_length})
+        if any(ord(ch) < 32 for ch in value):
+            self.error(path, _("Must not contain control characters."))
+        return value
+
+    def code(self, value, path: str) -> str:
+        value = self.text(value, path, max_length=50)
+        if value and not all(ch.isalnum() or ch in "_-." for ch in value):
+            self.error(path, _("A code may contain letters, digits, '_', '-' and '.' only."))
+        return value
+
+    def integer(self, value, path: str, *, minimum: int, maximum: int) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            self.error(path, _("Must be a whole number."))
+            return None
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.error(path, _("Must be a whole number."))
+            return None
+        if not number.is_finite() or number != number.to_integral_value():
+            self.error(path, _("Must be a whole number."))
+            return None
+        if not minimum <= number <= maximum:
+            self.error(path, _("Must be between %(min)s and %(max)s.") % {"min": minimum, "max": maximum})
+            return None
+        return int(number)
+
+    def decimal(
+        self,
+        value,
+        path: str,
+        *,
+        places: int = SCORE_PLACES,
+        minimum: Decimal | None = None,
+        minimum_exclusive: bool = False,
+        maximum: Decimal | None = None,
+    ) -> Decimal | None:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            self.error(path, _('Must be a decimal number (a string such as "38.5" or a number).'))
+            return None
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.error(path, _('Must be a decimal number (a string such as "38.5" or a number).'))
+            return None
+        if not number.is_finite():
+            self.error(path, _("Must be a finite number."))
+            return None
+        if abs(number) > SCORE_LIMIT:
+            self.error(path, _("The number is too large."))
+            return None
+        if -number.as_tuple().exponent > places and number != number.quantize(Decimal(1).scaleb(-places)):
+            self.error(path, _("At most %(n)d decimal places.") % {"n": places})
+            return None
+        if minimum is not None:
+            if minimum_exclusive and number <= minimum:
+                self.error(path, _("Must be greater than %(min)s.") % {"min": minimum})
+                return None
+            if not minimum_exclusive and number < minimum:
+                self.error(path, _("Must be at least %(min)s.") % {"min": minimum})
+                return None
+        if maximum is not None and number > maximum:
+            self.error(path, _("Must be at most %(max)s.") % {"max": maximum})
+            return None
+        return number
+
+    def boolean(self, value, path: str) -> bool:
+        if not isinstance(value, bool):
+            self.error(path, _("Must be true or false."))
+            return False
+        return value
+
+    def unique(self, items: list[tuple[str, str]], message: str) -> None:
+        seen: set[str] = set()
+        for path, key in items:
+            if not key:
+                continue
+            if key in seen:
+                self.error(path, message)
+            seen.add(key)
+
+
+def rank_count(*, count: int | None, percent: Decimal | None, n: int) -> int:
+    """k from a count, or ceil(percent / 100 * n) (SCORING.md 7)."""
+    if count is not None:
+        return count
+    if percent is not None:
+        return math.ceil(percent * n / Decimal(100))
+    return 0
+
+
+def validate_setup_document(document) -> SetupDocument:
+    """Validate a setup document; raise SetupInvalid listing every problem."""
+    c = _Checker()
+    top = c.obj(
+        document,
+        "",
+        required={"cycle", "meeting", "categories", "departments", "roles", "raters"},
+        optional={"components"},
+    )
+    if top is None:
+        raise SetupInvalid(c.errors)
+
+    cycle = c.obj(top.get("cycle", {}), "cycle", required={"year", "name"}) or {}
+    cycle_year = c.integer(cycle.get("year"), "cycle.year", minimum=1900, maximum=2200) if "year" in cycle else None
+    cycle_name = c.text(cycle.get("name"), "cycle.name", max_length=200) if "name" in cycle else ""
+
+    categories: list[tuple[str, str]] = []
+    for i, item in enumerate(c.array(top.get("categories", []), "categories")):
+        path = f"categories[{i}]"
+        if c.obj(item, path, required={"code", "name"}) is None:
+            continue
+        categories.append(
+            (c.code(item.get("code"), f"{path}.code"), c.text(item.get("name"), f"{path}.name", max_length=100))
+        )
+    c.unique(
+        [(f"categories[{i}].code", code) for i, (code, _n) in enumerate(categories)], _("Duplicate category code.")
+    )
+    category_codes = {code for code, _n in categories}
+
+    departments: list[tuple[str, str, str]] = []
+    for i, item in enumerate(c.array(top.get("departments", []), "departments")):
+        path = f"departments[{i}]"
+        if c.obj(item, path, required={"code", "name", "category"}) is None:
+            continue
+        code = c.code(item.get("code"), f"{path}.code")
+        name = c.text(item.get("name"), f"{path}.name", max_length=200)
+        category = c.code(item.get("category"), f"{path}.category")
+        if category and category not in category_codes:
+            c.error(f"{path}.category", _('Unknown category "%(code)s".') % {"code": category})
+        departments.append((code, name, category))
+    c.unique([(f"departments[{i}].code", d[0]) for i, d in enumerate(departments)], _("Duplicate department code."))
+    department_codes = {d[0] for d in departments}
+
+    meeting_raw = (
+        c.obj(
+            top.get("meeting", {}),
+            "meeting",
+            required={"title", "date"},
+            optional={
+                "mode",
+                "full_mark",
+                "rank_within_category",
+                "tie_break_roles",
+                "reward",
+                "admonition",
+                "excellent_quota",
+                "meeting_weight",
+            },
+        )
+        or {}
+    )
+    meeting: dict = {}
+    meeting["title"] = (
+        c.text(meeting_raw.get("title"), "meeting.title", max_length=200) if "title" in meeting_raw else ""
+    )
+    if "date" in meeting_raw:
+        try:
+            meeting["date"] = datetime.date.fromisoformat(str(meeting_raw["date"]))
+        except ValueError:
+            c.error("meeting.date", _("Must be a date as YYYY-MM-DD."))
+    mode = meeting_raw.get("mode", "per_presentation")
+    if mode not in ("per_presentation", "whole_meeting"):
+        c.error("meeting.mode", _('Must be "per_presentation" or "whole_meeting".'))
+    meeting["mode"] = mode
+    full_mark = c.decimal(
+        meeting_raw.get("full_mark", 100), "meeting.full_mark", minimum=Decimal(0), minimum_exclusive=True
+    )
+    meeting["full_mark"] = full_mark
+    meeting["rank_within_category"] = (
+        c.boolean(meeting_raw["rank_within_category"], "meeting.rank_within_category")
+        if "rank_within_category" in meeting_raw
+        else False
+    )
+    score_max = full_mark if full_mark is not None else None
+
+    reward_top = reward_percent = reward_min = None
+    if "reward" in meeting_raw:
+        reward = c.obj(
+            meeting_raw["reward"], "meeting.reward", required=set(), optional={"top", "top_percent", "min_score"}
+        )
+        if reward is not None:
+            if ("top" in reward) == ("top_percent" in reward):
+                c.error("meeting.reward", _('Give exactly one of "top" and "top_percent".'))
+            if "top" in reward:
+                reward_top = c.integer(reward["top"], "meeting.reward.top", minimum=0, maximum=100000)
+            if "top_percent" in reward:
+                reward_percent = c.decimal(
+                    reward["top_percent"], "meeting.reward.top_percent", minimum=Decimal(0), maximum=Decimal(100)
+                )
+            if "min_score" in reward:
+                reward_min = c.decimal(
+                    reward["min_score"], "meeting.reward.min_score", minimum=Decimal(0), maximum=score_max
+                )
+    meeting.update(reward_top=reward_top, reward_top_percent=reward_percent, reward_min_score=reward_min)
+
+    adm_bottom = adm_percent = adm_below = None
+    if "admonition" in meeting_raw:
+        adm = c.obj(
+            meeting_raw["admonition"],
+            "meeting.admonition",
+            required=set(),
+            optional={"bottom", "bottom_percent", "below"},
+        )
+        if adm is not None:
+            if ("bottom" in adm) == ("bottom_percent" in adm):
+                c.error("meeting.admonition", _('Give exactly one of "bottom" and "bottom_percent".'))
+            if "bottom" in adm:
+                adm_bottom = c.integer(adm["bottom"], "meeting.admonition.bottom", minimum=0, maximum=100000)
+            if "bottom_percent" in adm:
+                adm_percent = c.decimal(
+                    adm["bottom_percent"], "meeting.admonition.bottom_percent", minimum=Decimal(0), maximum=Decimal(100)
+                )
+            if "below" in adm:
+                adm_below = c.decimal(adm["below"], "meeting.admonition.below", minimum=Decimal(0), maximum=score_max)
+    meeting.update(admonition_bottom=adm_bottom, admonition_bottom_percent=adm_percent, admonition_below=adm_below)
+    if adm_below is not None and reward_min is not None and adm_below > reward_min:
+        c.error(
+            "meeting.admonition.below",
+            _("The admonition threshold %(below)s is above the reward minimum %(min)s.")
+            % {"below": adm_below, "min": reward_min},
+        )
+
+    roles: list[RoleSpec] = []
+    for i, item in enumerate(c.array(top.get("roles", []), "roles")):
+        path = f"roles[{i}]"
+        if c.obj(item, path, required={"code", "name", "weight", "criteria"}, optional={"trim"}) is None:
+            continue
+        code = c.code(item.get("code"), f"{path}.code")
+        name = c.text(item.get("name"), f"{path}.name", max_length=100)
+        weight = c.decimal(
+            item.get("weight"), f"{path}.weight", places=WEIGHT_PLACES, minimum=Decimal(0), minimum_exclusive=True
+        )
+        trim = c.integer(item.get("trim", 1), f"{path}.trim", minimum=0, maximum=100)
+        criteria = _criteria(c, item.get("criteria", []), f"{path}.criteria")
+        if full_mark is not None and criteria and len(criteria) == len(item.get("criteria") or []):
+            form_total = sum(cr.max_points for cr in criteria)
+            if form_total != full_mark:
+                c.error(
+                    f"{path}.criteria",
+                    _("The form's maximum total is %(total)s, but the meeting's full mark is %(full)s.")
+                    % {"total": form_total, "full": full_mark},
+                )
+        roles.append(
+            RoleSpec(
+                code=code, name=name, weight=weight, trim=trim if trim is not None else 1, criteria=tuple(criteria)
+            )
+        )
+    c.unique([(f"roles[{i}].code", r.code) for i, r in enumerate(roles)], _("Duplicate role code."))
+    role_codes = {r.code for r in roles}
+
+    tie_break = meeting_raw.get("tie_break_roles", [])
+    if not isinstance(tie_break, list):
+        c.error("meeting.tie_break_roles", _("Must be a list."))
+        tie_break = []
+    for i, code in enumerate(tie_break):
+        if not isinstance(code, str) or code not in role_codes:
+            c.error(f"meeting.tie_break_roles[{i}]", _('Unknown role "%(code)s".') % {"code": code})
+    c.unique(
+        [(f"meeting.tie_break_roles[{i}]", code) for i, code in enumerate(tie_break) if isinstance(code, str)],
+        _("Duplicate role."),
+    )
+    meeting["tie_break_roles"] = [code for code in tie_break if isinstance(code, str)]
+
+    meeting.update(excellent_quota_criterion="", excellent_quota_grade="", excellent_quota_max_percent=None)
+    if "excellent_quota" in meeting_raw:
+        quota = c.obj(
+            meeting_raw["excellent_quota"], "meeting.excellent_quota", required={"criterion", "grade", "max_percent"}
+        )
+        if quota is not None:
+            criterion = c.code(quota.get("criterion"), "meeting.excellent_quota.criterion")
+            grade = c.code(quota.get("grade"), "meeting.excellent_quota.grade")
+            percent = c.decimal(
+                quota.get("max_percent"),
+                "meeting.excellent_quota.max_percent",
+                minimum=Decimal(0),
+                maximum=Decimal(100),
+            )
+            matching = [cr for r in roles for cr in r.criteria if cr.code == criterion]
+            if criterion and not any(cr.kind == "grade" for cr in matching):
+                c.error(
+                    "meeting.excellent_quota.criterion",
+                    _('No role\'s form has a grade criterion "%(code)s".') % {"code": criterion},
+                )
+            elif grade and not any(g.code == grade for cr in matching for g in cr.grades):
+                c.error("meeting.excellent_quota.grade", _('The criterion has no grade "%(code)s".') % {"code": grade})
+            meeting.update(
+                excellent_quota_criterion=criterion, excellent_quota_grade=grade, excellent_quota_max_percent=percent
+            )
+
+    components: list[tuple[str, str, Decimal]] = []
+    for i, item in enumerate(c.array(top.get("components", []), "components", min_items=0)):
+        path = f"components[{i}]"
+        if c.obj(item, path, required={"code", "name", "weight"}) is None:
+            continue
+        components.append(
+            (
+                c.code(item.get("code"), f"{path}.code"),
+                c.text(item.get("name"), f"{path}.name", max_length=100),
+                c.decimal(
+                    item.get("weight"),
+                    f"{path}.weight",
+                    places=WEIGHT_PLACES,
+                    minimum=Decimal(0),
+                    minimum_exclusive=True,
+                    maximum=Decimal(1),
+                ),
+            )
+        )
+    c.unique([(f"components[{i}].code", comp[0]) for i, comp in enumerate(components)], _("Duplicate component code."))
+
+    meeting_weight = c.decimal(
+        meeting_raw.get("meeting_weight", 1),
+        "meeting.meeting_weight",
+        places=WEIGHT_PLACES,
+        minimum=Decimal(0),
+        minimum_exclusive=True,
+        maximum=Decimal(1),
+    )
+    meeting["meeting_weight"] = meeting_weight
+    if meeting_weight is not None and all(comp[2] is not None for comp in components):
+        total_weight = meeting_weight + sum(comp[2] for comp in components)
+        if total_weight != 1:
+            c.error(
+                "meeting.meeting_weight",
+                _("The meeting weight and the component weights add up to %(total)s; they must add up to 1.")
+                % {"total": total_weight},
+            )
+
+    raters: list[RaterSpec] = []
+    named: list[tuple[str, str]] = []
+    for i, item in enumerate(c.array(top.get("raters", []), "raters")):
+        path = f"raters[{i}]"
+        if isinstance(item, dict) and "count" in item:
+            if c.obj(item, path, required={"role", "count"}) is None:
+                continue
+            count = c.integer(item.get("count"), f"{path}.count", minimum=1, maximum=MAX_SEATS_PER_ENTRY)
+            spec = RaterSpec(role=c.code(item.get("role"), f"{path}.role"), count=count or 0)
+        else:
+            if c.obj(item, path, required={"role", "name"}, optional={"department"}) is None:
+                continue
+            name = c.text(item.get("name"), f"{path}.name", max_length=100)
+            department = None
+            if item.get("department") is not None:
+                department = c.code(item.get("department"), f"{path}.department")
+                if department and department not in department_codes:
+                    c.error(f"{path}.department", _('Unknown department "%(code)s".') % {"code": department})
+            spec = RaterSpec(role=c.code(item.get("role"), f"{path}.role"), name=name, department=department)
+            named.append((f"{path}.name", f"{spec.role}/{name}"))
+        if spec.role and spec.role not in role_codes:
+            c.error(f"{path}.role", _('Unknown role "%(code)s".') % {"code": spec.role})
+        raters.append(spec)
+    c.unique(named, _("A rater of this role with this name is already listed."))
+    if sum(r.count for r in raters) > MAX_SEATS_TOTAL:
+        c.error("raters", _("At most %(n)d rater seats in one meeting.") % {"n": MAX_SEATS_TOTAL})
+
+    _check_scopes(c, meeting, departments)
+
+    if c.errors:
+        raise SetupInvalid(c.errors)
+    return SetupDocument(
+        cycle_year=cycle_year,
+        cycle_name=cycle_name,
+        meeting=meeting,
+        categories=categories,
+        departments=departments,
+        roles=roles,
+        raters=raters,
+        components=components,
+    )
+
+
+def _criteria(c: _Checker, value, path: str) -> list[CriterionSpec]:
+    criteria: list[CriterionSpec] = []
+    for j, item in enumerate(c.array(value, path)):
+        cpath = f"{path}[{j}]"
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind == "grade":
+            if c.obj(item, cpath, required={"code", "name", "kind", "choices"}) is None:
+                continue
+            grades: list[GradeSpec] = []
+            for k, choice in enumerate(c.array(item.get("choices", []), f"{cpath}.choices", min_items=2)):
+                gpath = f"{cpath}.choices[{k}]"
+                if c.obj(choice, gpath, required={"code", "label", "points"}) is None:
+                    continue
+                points = c.decimal(choice.get("points"), f"{gpath}.points", minimum=Decimal(0))
+                grades.append(
+                    GradeSpec(
+                        code=c.code(choice.get("code"), f"{gpath}.code"),
+                        label=c.text(choice.get("label"), f"{gpath}.label", max_length=50),
+                        points=points if points is not None else Decimal(0),
+                    )
+                )
+            c.unique([(f"{cpath}.choices[{k}].code", g.code) for k, g in enumerate(grades)], _("Duplicate grade code."))
+            if not grades:
+                continue
+            criteria.append(
+                CriterionSpec(
+                    code=c.code(item.get("code"), f"{cpath}.code"),
+                    name=c.text(item.get("name"), f"{cpath}.name", max_length=100),
+                    kind="grade",
+                    grades=tuple(grades),
+                )
+            )
+        elif kind == "numeric":
+            if c.obj(item, cpath, required={"code", "name", "kind", "max", "step"}) is None:
+                continue
+            max_value = c.decimal(item.get("max"), f"{cpath}.max", minimum=Decimal(0), minimum_exclusive=True)
+            step = c.decimal(item.get("step"), f"{cpath}.step", minimum=Decimal(0), minimum_exclusive=True)
+            if max_value is not None and step is not None and max_value % step != 0:
+                c.error(
+                    f"{cpath}.step",
+                    _("The maximum %(max)s is not on the grid of step %(step)s.") % {"max": max_value, "step": step},
+                )
+            code = c.code(item.get("code"), f"{cpath}.code")
+            name = c.text(item.get("name"), f"{cpath}.name", max_length=100)
+            if max_value is None or step is None:
+                continue
+            criteria.append(CriterionSpec(code=code, name=name, kind="numeric", max_value=max_value, step=step))
+        else:
+            if isinstance(item, dict):
+                c.error(f"{cpath}.kind", _('Must be "numeric" or "grade".'))
+            else:
+                c.error(cpath, _("Must be an object."))
+    c.unique([(f"{path}[{j}].code", cr.code) for j, cr in enumerate(criteria)], _("Duplicate criterion code."))
+    return criteria
+
+
+def _check_scopes(c: _Checker, meeting: dict, departments: list[tuple[str, str, str]]) -> None:
+    """SCORING.md 7: in every scope, reward and admonition counts fit in the scope."""
+    if meeting.get("rank_within_category"):
+        scopes: dict[str, int] = {}
+        for _code, _name, category in departments:
+            scopes[category] = scopes.get(category, 0) + 1
+    else:
+        scopes = {"": len(departments)}
+    for scope, n in scopes.items():
+        if n == 0:
+            continue
+        k_reward = rank_count(count=meeting.get("reward_top"), percent=meeting.get("reward_top_percent"), n=n)
+        k_admonition = rank_count(
+            count=meeting.get("admonition_bottom"), percent=meeting.get("admonition_bottom_percent"), n=n
+        )
+        if k_reward + k_admonition > n:
+            where = _('in category "%(code)s"') % {"code": scope} if scope else _("in the meeting")
+            c.error(
+                "meeting.reward",
+                _(
+                    "%(reward)d rewarded and %(admonished)d admonished departments exceed the %(n)d departments %(where)s."
+                )
+                % {"reward": k_reward, "admonished": k_admonition, "n": n, "where": where},
+            )

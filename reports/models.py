@@ -1,0 +1,170 @@
+"""Results: imported component scores, adjustments and veto, aggregation runs, snapshots."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from appraisal.models import SCORE_DIGITS, Department
+from meetings.models import Component, Meeting
+
+
+class ComponentScore(models.Model):
+    """A department's score in an imported component (年度目标考核 ...), on the 0..full_mark scale."""
+
+    component = models.ForeignKey(
+        Component, verbose_name=_("component"), on_delete=models.CASCADE, related_name="scores"
+    )
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+")
+    value = models.DecimalField(_("score"), **SCORE_DIGITS)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("component score")
+        verbose_name_plural = _("component scores")
+        constraints = [
+            models.UniqueConstraint(fields=["component", "department"], name="component_score_unique"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="component_score_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component.code} {self.department.code} {self.value}"
+
+
+class Adjustment(models.Model):
+    """Bonus or deduction points (加分/扣分) for a department, with a reason. Audited."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="adjustments"
+    )
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+")
+    points = models.DecimalField(_("points"), **SCORE_DIGITS)
+    reason = models.TextField(_("reason"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        ordering = ["meeting", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
+            models.CheckConstraint(condition=~Q(points=0), name="adjustment_non_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.code} {self.points:+}"
+
+
+class Veto(models.Model):
+    """One-vote veto (一票否决): the department cannot be rewarded and is admonished. Audited."""
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="vetoes")
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("veto")
+        verbose_name_plural = _("vetoes")
+        ordering = ["meeting", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "department"], condition=Q(withdrawn_at__isnull=True), name="veto_one_active"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="veto_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.code} veto"
+
+
+class ResultSnapshot(models.Model):
+    """An immutable computed result: the inputs it used, its rows and their digest (SCORING.md 8)."""
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="snapshots")
+    computed_at = models.DateTimeField(_("computed at"))
+    digest = models.CharField(_("digest (SHA-256)"), max_length=64)
+    config = models.JSONField(_("configuration used"))
+    inputs = models.JSONField(_("counting ballots used"))
+    rows = models.JSONField(_("result rows"))
+    ballots_counted = models.PositiveIntegerField(_("ballots counted"))
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("result snapshot")
+        verbose_name_plural = _("result snapshots")
+        ordering = ["meeting", "-computed_at", "-id"]
+        get_latest_by = "computed_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting"], condition=Q(published_at__isnull=False), name="snapshot_one_published"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} @ {self.computed_at:%Y-%m-%d %H:%M:%S} {self.digest[:12]}"
+
+
+class AggregationRun(models.Model):
+    """One request to aggregate a meeting, tracked in the database so that a run
+    lost with a killed worker is found and run again."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="aggregation_runs"
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    snapshot = models.ForeignKey(
+        ResultSnapshot, verbose_name=_("snapshot"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("aggregation run")
+        verbose_name_plural = _("aggregation runs")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="aggregation_progress_range"),
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "succeeded", "failed"]), name="aggregation_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} {self.state} {self.progress}%"

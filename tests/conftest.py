@@ -1,0 +1,42 @@
+import copy
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from appraisal.parsers import loads_exact
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = loads_exact((ROOT / "data" / "sample-meeting.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sample_document() -> dict:
+    """The shared sample meeting (73 departments, 200 seats), a fresh copy per test."""
+    return copy.deepcopy(SAMPLE)
+
+
+@pytest.fixture
+def small_document():
+    """Builder for a small meeting document; keyword overrides go into "meeting"."""
+    from tests.factories import small_meeting_document
+
+    return small_meeting_document
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-12345")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()

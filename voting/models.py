@@ -1,0 +1,107 @@
+"""Ballots and their values.
+
+A ballot never points at its rater seat. It carries a pseudonym, an HMAC of
+the seat with BALLOT_PSEUDONYM_KEY (not in the database): whoever holds the
+key and the seat can find the seat's ballot; a database dump alone cannot
+tell who cast which ballot.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from appraisal.models import SCORE_DIGITS, Criterion, Grade, RaterRole
+from meetings.models import Presentation
+
+
+class Ballot(models.Model):
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("submitted")
+        VOID = "void", _("void")
+
+    class Source(models.TextChoices):
+        PHONE = "phone", _("phone")
+        PAPER = "paper", _("paper ballot")
+        SURVEY = "survey", _("survey import")
+
+    presentation = models.ForeignKey(
+        Presentation, verbose_name=_("presentation"), on_delete=models.PROTECT, related_name="ballots"
+    )
+    role = models.ForeignKey(RaterRole, verbose_name=_("rater role"), on_delete=models.PROTECT, related_name="ballots")
+    pseudonym = models.CharField(_("seat pseudonym"), max_length=64, editable=False)
+    receipt = models.CharField(_("receipt code"), max_length=20, unique=True, editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.SUBMITTED)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.PHONE)
+    # Computed once when the ballot is accepted, so aggregation never re-adds values.
+    total = models.DecimalField(_("total"), **SCORE_DIGITS)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    void_reason = models.TextField(_("void reason"), blank=True)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
+        ordering = ["presentation", "receipt"]
+        constraints = [
+            models.UniqueConstraint(fields=["presentation", "pseudonym"], name="ballot_one_per_seat_and_presentation"),
+            models.CheckConstraint(condition=Q(state__in=["submitted", "void"]), name="ballot_state_valid"),
+            models.CheckConstraint(condition=Q(source__in=["phone", "paper", "survey"]), name="ballot_source_valid"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="ballot_total_non_negative"),
+            models.CheckConstraint(
+                condition=Q(state="submitted") | (~Q(void_reason="") & Q(voided_at__isnull=False)),
+                name="ballot_void_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pseudonym"], name="ballot_pseudonym"),
+            models.Index(fields=["presentation", "role", "state"], name="ballot_aggregation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt
+
+
+class BallotValue(models.Model):
+    """One criterion's value on a ballot: the number given, or the chosen grade and its points."""
+
+    ballot = models.ForeignKey(Ballot, verbose_name=_("ballot"), on_delete=models.CASCADE, related_name="values")
+    criterion = models.ForeignKey(Criterion, verbose_name=_("criterion"), on_delete=models.PROTECT, related_name="+")
+    grade = models.ForeignKey(
+        Grade, verbose_name=_("grade"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.DecimalField(_("points"), **SCORE_DIGITS)
+
+    class Meta:
+        verbose_name = _("ballot value")
+        verbose_name_plural = _("ballot values")
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "criterion"], name="ballot_value_one_per_criterion"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="ballot_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion.code}={self.points}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a (seat, Idempotency-Key): a retry gets it again and changes nothing.
+
+    Kept in the database, not only in a cache, so it survives a Redis outage."""
+
+    pseudonym = models.CharField(_("seat pseudonym"), max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    response = models.JSONField(_("response"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["pseudonym", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
