@@ -24,12 +24,14 @@ venv: $(BIN)/.dev
 services:
 	scripts/ensure-services
 
-## demo: fresh SQLite database, the sample meeting, then the site on http://127.0.0.1:8000
+## demo: fresh SQLite database, the sample meeting, simulated ballots, the ranking, then the site
 demo: $(BIN)/.runtime
 	mkdir -p demo-data
 	rm -f $(DEMO_DB)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(DEMO_ENV) $(BIN)/python manage.py demo_setup data/sample-meeting.json
+	$(DEMO_ENV) $(BIN)/python manage.py simulate_ballots 1
+	$(DEMO_ENV) $(BIN)/python manage.py aggregate 1
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite against the machine's PostgreSQL and Redis

@@ -6,9 +6,32 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from appraisal import views as appraisal_views
 from meetings import api as meetings_api
+from reports import api as reports_api
 
 api_v1 = [
     path("meetings/import", meetings_api.MeetingImportApi.as_view(), name="meetings-import"),
+    path("meetings/<int:meeting_id>/aggregate", reports_api.AggregateApi.as_view(), name="aggregate"),
+    path(
+        "meetings/<int:meeting_id>/aggregations/<int:run_id>",
+        reports_api.AggregationStatusApi.as_view(),
+        name="aggregation-status",
+    ),
+    path("meetings/<int:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
+    path("meetings/<int:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
+    path(
+        "meetings/<int:meeting_id>/components/<str:code>",
+        reports_api.ComponentScoresApi.as_view(),
+        name="component-scores",
+    ),
+    path("meetings/<int:meeting_id>/adjustments", reports_api.AdjustmentsApi.as_view(), name="adjustments"),
+    path(
+        "meetings/<int:meeting_id>/adjustments/<int:adjustment_id>",
+        reports_api.AdjustmentDetailApi.as_view(),
+        name="adjustment-detail",
+    ),
+    path("meetings/<int:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
+    path("meetings/<int:meeting_id>/vetoes/<str:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
+    path("public/meetings/<int:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 
 urlpatterns = [

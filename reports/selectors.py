@@ -1,0 +1,203 @@
+"""Reads of the reports app: the inputs of the scoring engine, and results.
+
+The heavy part of aggregation happens in the database: on PostgreSQL one
+query reduces the counting ballots to one tally per (presentation, role), so
+only a few hundred rows reach Python. Elsewhere (SQLite in the demo) the
+ballot totals are read and tallied by the same pure functions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from appraisal.models import RaterRole
+from meetings.models import Meeting, Presentation
+from voting.models import Ballot, BallotValue
+
+from .models import Adjustment, ComponentScore, ResultSnapshot, Veto
+from .scoring import DepartmentInfo, Role, RoleTally, Rules, ballot_line, role_tally
+
+
+def scoring_rules(meeting: Meeting) -> Rules:
+    return Rules(
+        full_mark=meeting.full_mark,
+        rank_within_category=meeting.rank_within_category,
+        tie_break_roles=tuple(meeting.tie_break_roles),
+        reward_top=meeting.reward_top,
+        reward_top_percent=meeting.reward_top_percent,
+        reward_min_score=meeting.reward_min_score,
+        admonition_bottom=meeting.admonition_bottom,
+        admonition_bottom_percent=meeting.admonition_bottom_percent,
+        admonition_below=meeting.admonition_below,
+        meeting_weight=meeting.meeting_weight,
+        components=tuple((c.code, c.weight) for c in meeting.components.order_by("order", "code")),
+    )
+
+
+def scoring_roles(meeting: Meeting) -> list[Role]:
+    return [
+        Role(code=r.code, weight=r.weight, trim=r.trim)
+        for r in RaterRole.objects.filter(scheme_id=meeting.scheme_id).order_by("order", "code")
+    ]
+
+
+def scoring_departments(meeting: Meeting) -> list[DepartmentInfo]:
+    presentations = (
+        Presentation.objects.filter(meeting=meeting).select_related("department__category").order_by("order")
+    )
+    return [
+        DepartmentInfo(
+            code=p.department.code, name=p.department.name, category=p.department.category.code, order=p.order
+        )
+        for p in presentations
+    ]
+
+
+def _codes(meeting: Meeting) -> tuple[dict[int, str], dict[int, str]]:
+    departments = dict(Presentation.objects.filter(meeting=meeting).values_list("pk", "department__code"))
+    roles = dict(RaterRole.objects.filter(scheme_id=meeting.scheme_id).values_list("pk", "code"))
+    return departments, roles
+
+
+_TALLY_SIMPLE_SQL = """
+SELECT g.presentation_id, g.role_id, g.n,
+       CASE WHEN g.n > 2 * r.trim THEN g.n - 2 * r.trim ELSE g.n END AS kept,
+       CASE WHEN g.n > 2 * r.trim AND r.trim = 1 THEN g.s - g.lo - g.hi ELSE g.s END AS kept_sum
+FROM (
+    SELECT b.presentation_id, b.role_id, count(*) AS n, sum(b.total) AS s, min(b.total) AS lo, max(b.total) AS hi
+    FROM voting_ballot b
+    JOIN meetings_presentation p ON p.id = b.presentation_id
+    WHERE p.meeting_id = %s AND b.state = 'submitted'
+    GROUP BY b.presentation_id, b.role_id
+) g
+JOIN appraisal_raterrole r ON r.id = g.role_id
+"""
+
+_TALLY_WINDOW_SQL = """
+SELECT x.presentation_id, x.role_id, max(x.n) AS n,
+       count(*) FILTER (WHERE x.n <= 2 * x.trim OR (x.pos > x.trim AND x.pos <= x.n - x.trim)) AS kept,
+       coalesce(sum(x.total) FILTER (WHERE x.n <= 2 * x.trim OR (x.pos > x.trim AND x.pos <= x.n - x.trim)), 0) AS kept_sum
+FROM (
+    SELECT b.presentation_id, b.role_id, b.total, r.trim,
+           count(*) OVER w AS n,
+           row_number() OVER (w ORDER BY b.total, b.id) AS pos
+    FROM voting_ballot b
+    JOIN meetings_presentation p ON p.id = b.presentation_id
+    JOIN appraisal_raterrole r ON r.id = b.role_id
+    WHERE p.meeting_id = %s AND b.state = 'submitted'
+    WINDOW w AS (PARTITION BY b.presentation_id, b.role_id)
+) x
+GROUP BY x.presentation_id, x.role_id
+"""
+
+
+def role_tallies_sql(meeting: Meeting) -> dict[tuple[str, str], RoleTally]:
+    """Tallies computed by PostgreSQL. With trims of at most 1 (the usual
+    去掉一个最高分和一个最低分) sum - min - max in one aggregate; deeper trims
+    need a window over each group."""
+    departments, roles = _codes(meeting)
+    deep_trim = RaterRole.objects.filter(scheme_id=meeting.scheme_id, trim__gt=1).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_TALLY_WINDOW_SQL if deep_trim else _TALLY_SIMPLE_SQL, [meeting.pk])
+        return {
+            (departments[presentation_id], roles[role_id]): RoleTally(ballots=n, kept=kept, kept_sum=Decimal(kept_sum))
+            for presentation_id, role_id, n, kept, kept_sum in cursor.fetchall()
+        }
+
+
+def role_tallies_python(meeting: Meeting) -> dict[tuple[str, str], RoleTally]:
+    """The same tallies from the ballot totals, trimmed in Python (any database)."""
+    departments, roles = _codes(meeting)
+    trims = dict(RaterRole.objects.filter(scheme_id=meeting.scheme_id).values_list("pk", "trim"))
+    totals: dict[tuple[int, int], list[Decimal]] = defaultdict(list)
+    counting = Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED)
+    for presentation_id, role_id, total in counting.values_list("presentation_id", "role_id", "total").iterator(
+        chunk_size=10000
+    ):
+        totals[(presentation_id, role_id)].append(total)
+    return {(departments[p], roles[r]): role_tally(values, trims[r]) for (p, r), values in totals.items()}
+
+
+def role_tallies(meeting: Meeting) -> dict[tuple[str, str], RoleTally]:
+    if connection.vendor == "postgresql":
+        return role_tallies_sql(meeting)
+    return role_tallies_python(meeting)
+
+
+def component_scores(meeting: Meeting) -> dict[str, dict[str, Decimal]]:
+    scores: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for code, department, value in ComponentScore.objects.filter(component__meeting=meeting).values_list(
+        "component__code", "department__code", "value"
+    ):
+        scores[department][code] = value
+    return dict(scores)
+
+
+def adjustment_totals(meeting: Meeting) -> dict[str, Decimal]:
+    rows = (
+        Adjustment.objects.filter(meeting=meeting, withdrawn_at__isnull=True)
+        .values("department__code")
+        .annotate(total=Sum("points"))
+    )
+    return {row["department__code"]: row["total"] for row in rows}
+
+
+def vetoed_departments(meeting: Meeting) -> set[str]:
+    return set(
+        Veto.objects.filter(meeting=meeting, withdrawn_at__isnull=True).values_list("department__code", flat=True)
+    )
+
+
+def counting_ballots(meeting: Meeting) -> Iterator[tuple[int, Decimal, str]]:
+    """(ballot id, total, canonical line) of every counting ballot, in receipt order."""
+    values = (
+        BallotValue.objects.filter(ballot__presentation__meeting=meeting, ballot__state=Ballot.State.SUBMITTED)
+        .order_by("ballot__receipt", "criterion__code")
+        .values_list(
+            "ballot_id",
+            "ballot__receipt",
+            "ballot__presentation_id",
+            "ballot__presentation__department__code",
+            "ballot__role__code",
+            "ballot__total",
+            "criterion__code",
+            "points",
+        )
+    )
+    current = None
+    points: dict[str, Decimal] = {}
+    for ballot_id, receipt, presentation_id, department, role, total, criterion, value in values.iterator(
+        chunk_size=20000
+    ):
+        if current is not None and current[0] != ballot_id:
+            yield (
+                current[0],
+                current[1],
+                ballot_line(
+                    receipt=current[2], presentation=current[3], department=current[4], role=current[5], points=points
+                ),
+            )
+            points = {}
+        current = (ballot_id, total, receipt, presentation_id, department, role)
+        points[criterion] = value
+    if current is not None:
+        yield (
+            current[0],
+            current[1],
+            ballot_line(
+                receipt=current[2], presentation=current[3], department=current[4], role=current[5], points=points
+            ),
+        )
+
+
+def snapshot_latest(meeting: Meeting) -> ResultSnapshot | None:
+    return ResultSnapshot.objects.filter(meeting=meeting).order_by("-computed_at", "-id").first()
+
+
+def snapshot_published(meeting: Meeting) -> ResultSnapshot | None:
+    return ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).first()

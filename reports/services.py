@@ -1,0 +1,328 @@
+"""Writes and rules of the reports app: aggregation, components, adjustments, veto, publishing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appraisal.exceptions import Conflict, InvalidInput, NotFound
+from appraisal.models import Department
+from meetings.models import Component, Meeting
+from meetings.services import audit_record
+from voting.models import Ballot
+
+from . import selectors
+from .models import Adjustment, AggregationRun, ComponentScore, ResultSnapshot, Veto
+from .scoring import ballots_digest, compute_results, snapshot_digest
+
+ProgressCallback = Callable[[int], None]
+
+
+def _config(meeting: Meeting) -> dict:
+    rules = selectors.scoring_rules(meeting)
+
+    def dec(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "meeting": meeting.pk,
+        "full_mark": dec(rules.full_mark),
+        "rank_within_category": rules.rank_within_category,
+        "tie_break_roles": list(rules.tie_break_roles),
+        "reward": {
+            "top": rules.reward_top,
+            "top_percent": dec(rules.reward_top_percent),
+            "min_score": dec(rules.reward_min_score),
+        },
+        "admonition": {
+            "bottom": rules.admonition_bottom,
+            "bottom_percent": dec(rules.admonition_bottom_percent),
+            "below": dec(rules.admonition_below),
+        },
+        "meeting_weight": dec(rules.meeting_weight),
+        "components": [{"code": code, "weight": dec(weight)} for code, weight in rules.components],
+        "roles": [{"code": r.code, "weight": dec(r.weight), "trim": r.trim} for r in selectors.scoring_roles(meeting)],
+        "departments": [
+            {"code": d.code, "name": d.name, "category": d.category, "order": d.order}
+            for d in selectors.scoring_departments(meeting)
+        ],
+    }
+
+
+def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = None) -> ResultSnapshot:
+    """Recompute the meeting's result from its ballots, from scratch, and store it as a new snapshot.
+
+    The same ballots and configuration always give the same rows and digest.
+    """
+    report = progress or (lambda _p: None)
+    config = _config(meeting)
+    report(10)
+    tallies = selectors.role_tallies(meeting)
+    report(40)
+    rows = compute_results(
+        rules=selectors.scoring_rules(meeting),
+        roles=selectors.scoring_roles(meeting),
+        departments=selectors.scoring_departments(meeting),
+        tallies=tallies,
+        components=selectors.component_scores(meeting),
+        adjustments=selectors.adjustment_totals(meeting),
+        vetoes=selectors.vetoed_departments(meeting),
+    )
+    row_dicts = [row.as_dict() for row in rows]
+    report(55)
+    used: list[list] = []
+
+    def lines():
+        for ballot_id, total, line in selectors.counting_ballots(meeting):
+            used.append([ballot_id, str(total)])
+            yield line
+
+    ballots_sha256 = ballots_digest(lines())
+    report(90)
+    used.sort()
+    digest = snapshot_digest(ballots_sha256=ballots_sha256, config=config, rows=row_dicts)
+    snapshot = ResultSnapshot.objects.create(
+        meeting=meeting,
+        computed_at=timezone.now(),
+        digest=digest,
+        config=config,
+        inputs={"ballots_sha256": ballots_sha256, "ballots": used},
+        rows=row_dicts,
+        ballots_counted=len(used),
+    )
+    report(100)
+    return snapshot
+
+
+@transaction.atomic
+def aggregation_request(*, meeting: Meeting, actor: AbstractBaseUser | None, ip: str | None) -> AggregationRun:
+    """Record an aggregation run and enqueue it once the transaction commits."""
+    from .tasks import aggregate_meeting
+
+    run = AggregationRun.objects.create(
+        meeting=meeting,
+        requested_by=actor if actor and actor.is_authenticated else None,
+        task_id=str(uuid.uuid4()),
+    )
+    audit_record(meeting=meeting, actor=actor, ip=ip, action="aggregation.requested", details={"run": run.pk})
+    transaction.on_commit(lambda: aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id))
+    return run
+
+
+def aggregation_execute(*, run_id: int, task_id: str = "", progress: ProgressCallback | None = None) -> AggregationRun:
+    """Run (or rerun) one aggregation. A run that already succeeded is left as it is.
+
+    The computation reads in one REPEATABLE READ transaction on PostgreSQL, so
+    its tallies and its ballot digest see the same ballots even if a late
+    ballot commits meanwhile. Progress goes to ``progress`` (the task's state),
+    since writes inside that transaction are invisible until it commits.
+    """
+    with transaction.atomic():
+        run = AggregationRun.objects.select_for_update().select_related("meeting").get(pk=run_id)
+        if run.state == AggregationRun.State.SUCCEEDED:
+            return run
+        run.state = AggregationRun.State.RUNNING
+        run.attempts += 1
+        run.started_at = run.heartbeat_at = timezone.now()
+        run.progress = 0
+        run.task_id = task_id or run.task_id
+        run.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "progress", "task_id"])
+
+    outermost = not connection.in_atomic_block
+    try:
+        with transaction.atomic():
+            if outermost and connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            snapshot = snapshot_compute(meeting=run.meeting, progress=progress)
+        with transaction.atomic():
+            run.snapshot = snapshot
+            run.state = AggregationRun.State.SUCCEEDED
+            run.progress = 100
+            run.finished_at = run.heartbeat_at = timezone.now()
+            run.error = ""
+            run.save(update_fields=["snapshot", "state", "progress", "finished_at", "heartbeat_at", "error"])
+    except Exception as exc:
+        AggregationRun.objects.filter(pk=run.pk).update(
+            state=AggregationRun.State.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise
+    return run
+
+
+# --- components, adjustments, veto -------------------------------------------------------------
+
+
+def _department(meeting: Meeting, code: str) -> Department:
+    try:
+        return Department.objects.get(scheme_id=meeting.scheme_id, code=code, presentations__meeting=meeting)
+    except Department.DoesNotExist as exc:
+        raise NotFound(_('No department "%(code)s" in this meeting.') % {"code": code}) from exc
+
+
+@transaction.atomic
+def component_scores_import(
+    *, meeting: Meeting, code: str, scores: Mapping[str, Decimal], actor: AbstractBaseUser | None, ip: str | None
+) -> int:
+    """Set a component's scores per department code (all or nothing); returns how many were set."""
+    try:
+        component = Component.objects.get(meeting=meeting, code=code)
+    except Component.DoesNotExist as exc:
+        raise NotFound(_('No component "%(code)s" in this meeting.') % {"code": code}) from exc
+    departments = dict(Department.objects.filter(presentations__meeting=meeting).values_list("code", "pk"))
+    errors = []
+    for department_code, value in scores.items():
+        path = f"scores.{department_code}"
+        if department_code not in departments:
+            errors.append({"path": path, "message": _('Unknown department "%(code)s".') % {"code": department_code}})
+        elif not (Decimal(0) <= value <= meeting.full_mark):
+            errors.append(
+                {
+                    "path": path,
+                    "message": _("Must be between 0 and the full mark %(full)s.") % {"full": meeting.full_mark},
+                }
+            )
+    if errors:
+        raise InvalidInput(_("The component scores have problems."), errors=errors)
+    for department_code, value in scores.items():
+        ComponentScore.objects.update_or_create(
+            component=component, department_id=departments[department_code], defaults={"value": value}
+        )
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="component.imported",
+        details={"component": code, "scores": {k: str(v) for k, v in sorted(scores.items())}},
+    )
+    return len(scores)
+
+
+@transaction.atomic
+def adjustment_add(
+    *, meeting: Meeting, department_code: str, points: Decimal, reason: str, actor: AbstractBaseUser, ip: str | None
+) -> Adjustment:
+    department = _department(meeting, department_code)
+    adjustment = Adjustment.objects.create(
+        meeting=meeting, department=department, points=points, reason=reason.strip(), created_by=actor
+    )
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="adjustment.added",
+        details={"adjustment": adjustment.pk, "department": department_code, "points": str(points), "reason": reason},
+    )
+    return adjustment
+
+
+@transaction.atomic
+def adjustment_withdraw(*, adjustment: Adjustment, actor: AbstractBaseUser, ip: str | None) -> None:
+    if adjustment.withdrawn_at is not None:
+        return
+    adjustment.withdrawn_at = timezone.now()
+    adjustment.save(update_fields=["withdrawn_at"])
+    audit_record(
+        meeting=adjustment.meeting,
+        actor=actor,
+        ip=ip,
+        action="adjustment.withdrawn",
+        details={"adjustment": adjustment.pk, "department": adjustment.department.code},
+    )
+
+
+@transaction.atomic
+def veto_set(*, meeting: Meeting, department_code: str, reason: str, actor: AbstractBaseUser, ip: str | None) -> Veto:
+    department = _department(meeting, department_code)
+    if Veto.objects.filter(meeting=meeting, department=department, withdrawn_at__isnull=True).exists():
+        raise Conflict(_("This department already has a veto."))
+    veto = Veto.objects.create(meeting=meeting, department=department, reason=reason.strip(), created_by=actor)
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="veto.set",
+        details={"department": department_code, "reason": reason},
+    )
+    return veto
+
+
+@transaction.atomic
+def veto_withdraw(*, meeting: Meeting, department_code: str, actor: AbstractBaseUser, ip: str | None) -> None:
+    department = _department(meeting, department_code)
+    updated = Veto.objects.filter(meeting=meeting, department=department, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+    if not updated:
+        raise NotFound(_("This department has no veto."))
+    audit_record(meeting=meeting, actor=actor, ip=ip, action="veto.withdrawn", details={"department": department_code})
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+def snapshot_stale_reasons(snapshot: ResultSnapshot) -> list[str]:
+    """What changed in the meeting's inputs after the snapshot was computed."""
+    since = snapshot.computed_at
+    meeting_id = snapshot.meeting_id
+    reasons = []
+    if Ballot.objects.filter(presentation__meeting_id=meeting_id, updated_at__gt=since).exists():
+        reasons.append(_("ballots changed"))
+    if ComponentScore.objects.filter(component__meeting_id=meeting_id, updated_at__gt=since).exists():
+        reasons.append(_("component scores changed"))
+    changed = Q(created_at__gt=since) | Q(withdrawn_at__gt=since)
+    if Adjustment.objects.filter(changed, meeting_id=meeting_id).exists():
+        reasons.append(_("adjustments changed"))
+    if Veto.objects.filter(changed, meeting_id=meeting_id).exists():
+        reasons.append(_("vetoes changed"))
+    return reasons
+
+
+@transaction.atomic
+def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None) -> ResultSnapshot:
+    """Publish the latest snapshot; refuse a stale one or a rehearsal."""
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk", flat=True).get()
+    if meeting.is_rehearsal:
+        raise Conflict(_("A rehearsal is never published."), code="rehearsal")
+    snapshot = selectors.snapshot_latest(meeting)
+    if snapshot is None:
+        raise Conflict(_("There is no result to publish yet: run the aggregation first."), code="no_snapshot")
+    reasons = snapshot_stale_reasons(snapshot)
+    if reasons:
+        raise Conflict(
+            _("The latest result is out of date (%(reasons)s): run the aggregation again.")
+            % {"reasons": ", ".join(reasons)},
+            code="stale",
+        )
+    if snapshot.published_at is not None:
+        return snapshot
+    ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
+        published_at=None, published_by=None
+    )
+    snapshot.published_at = timezone.now()
+    snapshot.published_by = actor
+    snapshot.save(update_fields=["published_at", "published_by"])
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="result.published",
+        details={"snapshot": snapshot.pk, "digest": snapshot.digest},
+    )
+    return snapshot
+
+
+@transaction.atomic
+def snapshot_unpublish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None) -> None:
+    updated = ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
+        published_at=None, published_by=None
+    )
+    if updated:
+        audit_record(meeting=meeting, actor=actor, ip=ip, action="result.unpublished", details={})
