@@ -8,7 +8,7 @@ DEMO_DB := demo-data/demo.sqlite3
 DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1
 TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
 
-.PHONY: demo test lint fmt run worker venv services messages clean
+.PHONY: demo test lint fmt run worker venv services messages clean bench
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test: $(BIN)/.dev services
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run -v0
 	$(TEST_ENV) $(BIN)/pytest
+
+## bench: benchmarks against the machine's PostgreSQL (scratch database kaoping_bench), written to BENCHMARKS.md
+bench: $(BIN)/.dev services
+	dropdb -h 127.0.0.1 -U postgres --if-exists kaoping_bench
+	createdb -h 127.0.0.1 -U postgres kaoping_bench
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/kaoping_bench REDIS_URL= $(BIN)/python bench/aggregation.py
+	$(BIN)/python bench/report.py
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

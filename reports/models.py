@@ -93,7 +93,9 @@ class ResultSnapshot(models.Model):
     computed_at = models.DateTimeField(_("computed at"))
     digest = models.CharField(_("digest (SHA-256)"), max_length=64)
     config = models.JSONField(_("configuration used"))
-    inputs = models.JSONField(_("counting ballots used"))
+    # Canonical JSON text: {"ballots": [[id, total], ...], "ballots_sha256": ...}. Text, not jsonb,
+    # because PostgreSQL writes it straight from an aggregate without parsing 200,000 entries.
+    inputs = models.TextField(_("counting ballots used"))
     rows = models.JSONField(_("result rows"))
     ballots_counted = models.PositiveIntegerField(_("ballots counted"))
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)

@@ -8,11 +8,14 @@ SCORING.md.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+from voting.canonical import ballot_line, canonical_json, line_digest
+
+__all__ = ["ballot_line", "canonical_json", "line_digest"]
 
 FOUR_PLACES = Decimal("0.0001")
 # Far more digits than any quotient here needs, so the only rounding that
@@ -317,29 +320,11 @@ def compute_results(
 # --- section 8 -------------------------------------------------------------------------------
 
 
-def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def ballot_line(*, receipt: str, presentation: int, department: str, role: str, points: Mapping[str, Decimal]) -> str:
-    """One anonymised counting ballot as a canonical JSON line."""
-    return canonical_json(
-        {
-            "receipt": receipt,
-            "presentation": presentation,
-            "department": department,
-            "role": role,
-            "points": {code: str(q4(value)) for code, value in points.items()},
-        }
-    )
-
-
-def ballots_digest(lines: Iterable[str]) -> str:
-    """SHA-256 over the ballot lines, sorted by receipt, each followed by a newline."""
+def ballots_digest(line_digests: Iterable[str]) -> str:
+    """SHA-256 over the 32-byte digests of the counting ballots' canonical lines, in receipt order."""
     digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode("utf-8"))
-        digest.update(b"\n")
+    for line_sha256 in line_digests:
+        digest.update(bytes.fromhex(line_sha256))
     return digest.hexdigest()
 
 

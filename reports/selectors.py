@@ -9,7 +9,6 @@ ballot totals are read and tallied by the same pure functions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db import connection
@@ -20,7 +19,7 @@ from meetings.models import Meeting, Presentation
 from voting.models import Ballot, BallotValue
 
 from .models import Adjustment, ComponentScore, ResultSnapshot, Veto
-from .scoring import DepartmentInfo, Role, RoleTally, Rules, ballot_line, role_tally
+from .scoring import DepartmentInfo, Role, RoleTally, Rules, ballot_line, ballots_digest, role_tally
 
 
 def scoring_rules(meeting: Meeting) -> Rules:
@@ -153,46 +152,62 @@ def vetoed_departments(meeting: Meeting) -> set[str]:
     )
 
 
-def counting_ballots(meeting: Meeting) -> Iterator[tuple[int, Decimal, str]]:
-    """(ballot id, total, canonical line) of every counting ballot, in receipt order."""
-    values = (
-        BallotValue.objects.filter(ballot__presentation__meeting=meeting, ballot__state=Ballot.State.SUBMITTED)
-        .order_by("ballot__receipt", "criterion__code")
-        .values_list(
-            "ballot_id",
-            "ballot__receipt",
-            "ballot__presentation_id",
-            "ballot__presentation__department__code",
-            "ballot__role__code",
-            "ballot__total",
-            "criterion__code",
-            "points",
+_DIGEST_SQL = """
+SELECT encode(sha256(coalesce(string_agg(decode(b.line_sha256, 'hex'), ''::bytea ORDER BY b.receipt COLLATE "C"), ''::bytea)), 'hex'),
+       count(*)
+FROM voting_ballot b
+JOIN meetings_presentation p ON p.id = b.presentation_id
+WHERE p.meeting_id = %s AND b.state = 'submitted'
+"""
+
+
+def counting_ballots_digest(meeting: Meeting) -> tuple[str, int]:
+    """The counting ballots' digest (scoring.ballots_digest) and their number."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_DIGEST_SQL, [meeting.pk])
+            digest, count = cursor.fetchone()
+            return digest, count
+    digests = sorted(
+        Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED).values_list(
+            "receipt", "line_sha256"
         )
     )
-    current = None
-    points: dict[str, Decimal] = {}
-    for ballot_id, receipt, presentation_id, department, role, total, criterion, value in values.iterator(
-        chunk_size=20000
-    ):
-        if current is not None and current[0] != ballot_id:
-            yield (
-                current[0],
-                current[1],
-                ballot_line(
-                    receipt=current[2], presentation=current[3], department=current[4], role=current[5], points=points
-                ),
-            )
-            points = {}
-        current = (ballot_id, total, receipt, presentation_id, department, role)
-        points[criterion] = value
-    if current is not None:
-        yield (
-            current[0],
-            current[1],
-            ballot_line(
-                receipt=current[2], presentation=current[3], department=current[4], role=current[5], points=points
-            ),
-        )
+    return ballots_digest(line_sha256 for _receipt, line_sha256 in digests), len(digests)
+
+
+def ballot_lines_from_values(meeting: Meeting) -> list[str]:
+    """The counting ballots' canonical lines rebuilt from their values, in receipt order.
+
+    Checks the lines stored at acceptance; the digest itself hashes the stored lines.
+    """
+    values = BallotValue.objects.filter(
+        ballot__presentation__meeting=meeting, ballot__state=Ballot.State.SUBMITTED
+    ).values_list(
+        "ballot__receipt",
+        "ballot__presentation_id",
+        "ballot__presentation__department__code",
+        "ballot__role__code",
+        "criterion__code",
+        "points",
+    )
+    ballots: dict[str, tuple] = {}
+    points: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for receipt, presentation_id, department, role, criterion, value in values.iterator(chunk_size=20000):
+        ballots[receipt] = (presentation_id, department, role)
+        points[receipt][criterion] = value
+    return [
+        ballot_line(receipt=receipt, presentation=p, department=d, role=r, points=points[receipt])
+        for receipt, (p, d, r) in sorted(ballots.items())
+    ]
+
+
+def counting_ballot_totals(meeting: Meeting) -> list[tuple[int, Decimal]]:
+    return list(
+        Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED)
+        .order_by("pk")
+        .values_list("pk", "total")
+    )
 
 
 def snapshot_latest(meeting: Meeting) -> ResultSnapshot | None:

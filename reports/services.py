@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -20,7 +21,7 @@ from voting.models import Ballot
 
 from . import selectors
 from .models import Adjustment, AggregationRun, ComponentScore, ResultSnapshot, Veto
-from .scoring import ballots_digest, compute_results, snapshot_digest
+from .scoring import compute_results, snapshot_digest
 
 ProgressCallback = Callable[[int], None]
 
@@ -77,28 +78,49 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     )
     row_dicts = [row.as_dict() for row in rows]
     report(55)
-    used: list[list] = []
-
-    def lines():
-        for ballot_id, total, line in selectors.counting_ballots(meeting):
-            used.append([ballot_id, str(total)])
-            yield line
-
-    ballots_sha256 = ballots_digest(lines())
-    report(90)
-    used.sort()
+    ballots_sha256, counted = selectors.counting_ballots_digest(meeting)
+    report(80)
     digest = snapshot_digest(ballots_sha256=ballots_sha256, config=config, rows=row_dicts)
     snapshot = ResultSnapshot.objects.create(
         meeting=meeting,
         computed_at=timezone.now(),
         digest=digest,
         config=config,
-        inputs={"ballots_sha256": ballots_sha256, "ballots": used},
+        inputs="",
         rows=row_dicts,
-        ballots_counted=len(used),
+        ballots_counted=counted,
     )
+    _snapshot_store_inputs(snapshot=snapshot, ballots_sha256=ballots_sha256)
     report(100)
     return snapshot
+
+
+_INPUTS_SQL = """
+UPDATE reports_resultsnapshot SET inputs = (
+    SELECT json_build_object(
+        'ballots_sha256', %s::text,
+        'ballots', coalesce(json_agg(json_build_array(b.id, b.total::text) ORDER BY b.id), '[]'::json)
+    )::text
+    FROM voting_ballot b
+    JOIN meetings_presentation p ON p.id = b.presentation_id
+    WHERE p.meeting_id = %s AND b.state = 'submitted'
+)
+WHERE id = %s
+"""
+
+
+def _snapshot_store_inputs(*, snapshot: ResultSnapshot, ballots_sha256: str) -> None:
+    """Record which ballots, with which totals, the snapshot counted."""
+    if connection.vendor == "postgresql":
+        # Built by PostgreSQL in place: 200,000 pairs never pass through Python.
+        with connection.cursor() as cursor:
+            cursor.execute(_INPUTS_SQL, [ballots_sha256, snapshot.meeting_id, snapshot.pk])
+        # Leave the field deferred: Django loads it from the row if anyone reads it.
+        snapshot.__dict__.pop("inputs", None)
+        return
+    ballots = [[pk, str(total)] for pk, total in selectors.counting_ballot_totals(snapshot.meeting)]
+    snapshot.inputs = json.dumps({"ballots_sha256": ballots_sha256, "ballots": ballots})
+    snapshot.save(update_fields=["inputs"])
 
 
 @transaction.atomic
@@ -326,3 +348,13 @@ def snapshot_unpublish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | N
     )
     if updated:
         audit_record(meeting=meeting, actor=actor, ip=ip, action="result.unpublished", details={})
+
+
+def aggregation_runs_orphaned(
+    *, active_task_ids: set[str], queued_older_than_seconds: int = 300
+) -> list[AggregationRun]:
+    """Runs that no worker is working on: running but not active anywhere, or queued for too long."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=queued_older_than_seconds)
+    running = AggregationRun.objects.filter(state=AggregationRun.State.RUNNING).exclude(task_id__in=active_task_ids)
+    queued = AggregationRun.objects.filter(state=AggregationRun.State.QUEUED, requested_at__lt=cutoff)
+    return list(running) + list(queued)

@@ -34,6 +34,8 @@ class Ballot(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.PHONE)
     # Computed once when the ballot is accepted, so aggregation never re-adds values.
     total = models.DecimalField(_("total"), **SCORE_DIGITS)
+    # Also computed once on acceptance: the SHA-256 of the anonymised canonical line (voting.canonical).
+    line_sha256 = models.CharField(_("canonical line digest"), max_length=64, editable=False, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     void_reason = models.TextField(_("void reason"), blank=True)

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import transaction
 
 from appraisal.models import Criterion, RaterRole
-from meetings.models import Meeting, Rater
+from meetings.models import Meeting, Presentation, Rater
 
+from .canonical import ballot_line, line_digest
 from .models import Ballot, BallotValue
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -91,6 +92,9 @@ def ballots_bulk_record(*, meeting: Meeting, ballots: Sequence[RecordedBallot], 
     Used where a rule-checked path already produced the values (the ballot
     simulation and imported surveys); the rater's own path is ballot_submit.
     """
+    departments = dict(Presentation.objects.filter(meeting=meeting).values_list("pk", "department__code"))
+    roles = dict(RaterRole.objects.filter(scheme_id=meeting.scheme_id).values_list("pk", "code"))
+    criteria = dict(Criterion.objects.filter(role__scheme_id=meeting.scheme_id).values_list("pk", "code"))
     receipts: set[str] = set()
     rows: list[Ballot] = []
     for item in ballots:
@@ -106,6 +110,15 @@ def ballots_bulk_record(*, meeting: Meeting, ballots: Sequence[RecordedBallot], 
                 receipt=receipt,
                 source=item.source,
                 total=sum((points for _c, _g, points in item.values), Decimal(0)),
+                line_sha256=line_digest(
+                    ballot_line(
+                        receipt=receipt,
+                        presentation=item.presentation_id,
+                        department=departments[item.presentation_id],
+                        role=roles[item.role_id],
+                        points={criteria[c]: points for c, _g, points in item.values},
+                    )
+                ),
             )
         )
     created = Ballot.objects.bulk_create(rows, batch_size=batch_size)

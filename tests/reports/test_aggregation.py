@@ -1,5 +1,6 @@
 """Aggregation on the database: the SQL path, snapshots, digests, the organizer API."""
 
+import json
 import random
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from meetings.models import Presentation
 from meetings.services import meeting_import
 from reports import selectors
 from reports.models import AggregationRun, ResultSnapshot
-from reports.scoring import compute_results
+from reports.scoring import ballots_digest, compute_results, line_digest
 from reports.services import aggregation_execute, snapshot_compute
 from tests.factories import CategoryFactory, CriterionFactory, DepartmentFactory, MeetingFactory, RaterRoleFactory
 from voting.models import Ballot
@@ -108,6 +109,8 @@ def test_database_path_equals_python_path_on_random_meetings(data):
 
     assert sql_tallies == python_tallies
     assert rows_via(meeting, sql_tallies) == rows_via(meeting, python_tallies)
+    lines = selectors.ballot_lines_from_values(meeting)
+    assert selectors.counting_ballots_digest(meeting) == (ballots_digest(map(line_digest, lines)), len(lines))
 
 
 def test_snapshot_recomputed_from_same_ballots_has_same_digest(voted_meeting):
@@ -129,7 +132,7 @@ def test_snapshot_digest_changes_when_a_ballot_is_voided(voted_meeting):
 
     assert after.digest != before.digest
     assert after.ballots_counted == before.ballots_counted - 1
-    assert [b for b, _t in after.inputs["ballots"]] == sorted(
+    assert [b for b, _t in json.loads(after.inputs)["ballots"]] == sorted(
         Ballot.objects.filter(presentation__meeting=voted_meeting, state="submitted").values_list("pk", flat=True)
     )
 

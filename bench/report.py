@@ -1,0 +1,61 @@
+"""Write BENCHMARKS.md from the JSON results of the last benchmark runs (bench/results/)."""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def aggregation_section() -> list[str]:
+    path = RESULTS / "aggregation.json"
+    if not path.exists():
+        return ["_Not run yet: `make bench`._", ""]
+    data = json.loads(path.read_text())
+    lines = [
+        f"Machine: {data['machine']}. Command: `make bench` (runs `bench/aggregation.py`), "
+        f"median of {data.get('repeats', 3)} alternating runs after one warm-up.",
+        "",
+        "| score rows | ballots | baseline: one SQL query (s) | our whole task (s) | ratio | target |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in data["results"]:
+        target = "≤ 1.5 " + ("met" if r["ratio"] <= 1.5 else "**not met**") if r["score_rows"] >= 10**6 else "-"
+        lines.append(
+            f"| {r['score_rows']:,} | {r['ballots']:,} | {r['baseline_s']:.4f} | {r['ours_s']:.4f} | {r['ratio']:.2f} | {target} |"
+        )
+    lines += [
+        "",
+        "The baseline is one hand-written SQL query that computes every role score (the trimmed mean of",
+        'ballot totals per presentation and role) from the raw score rows. "Our whole task" is what the',
+        "Celery task does: the tallies (one aggregate over the ballots' stored totals), the ranking and flags",
+        "in Python, the digest over the ballots' stored line hashes, and the stored snapshot with the",
+        "id and total of every counting ballot.",
+        "",
+        "Why it is close to the baseline: a ballot's total and the SHA-256 of its canonical line are computed",
+        "once, when the ballot is accepted. Aggregation then reads one row per ballot, not five. A trim of 1 is",
+        "`sum - min - max` in one aggregate, with no window function. The ballot ids and totals are",
+        "written into the snapshot by PostgreSQL itself (`json_agg`), so they never pass through Python.",
+        "At 10^4 rows a fixed cost of about 30 ms (configuration reads, the snapshot insert, the transaction)",
+        "dominates; the time grows more slowly than the rows.",
+        "",
+    ]
+    return lines
+
+
+def main() -> None:
+    out = [
+        "# Benchmarks",
+        "",
+        "Every figure sits next to a baseline measured in the same run on the same machine, so a noisy",
+        "machine changes both. Regenerate with `make bench`.",
+        "",
+        "## Aggregation (issue 3)",
+        "",
+        *aggregation_section(),
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
