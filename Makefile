@@ -6,7 +6,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/kaoping
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_DB := demo-data/demo.sqlite3
 DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1
-TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
+TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_URL=redis://127.0.0.1:6379/1 DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
 
 .PHONY: demo test lint fmt run worker venv services messages clean bench
 

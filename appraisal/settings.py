@@ -111,11 +111,13 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# The cache may live in another Redis database than the broker (tests flush it freely).
+CACHE_URL = os.environ.get("CACHE_URL") or REDIS_URL
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_URL,
             # Bounded timeouts: a paused Redis must not hang a request.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from appraisal import views as appraisal_views
 from meetings import api as meetings_api
 from reports import api as reports_api
+from voting import api as voting_api
 
 api_v1 = [
     path("meetings/import", meetings_api.MeetingImportApi.as_view(), name="meetings-import"),
@@ -31,6 +32,11 @@ api_v1 = [
     ),
     path("meetings/<int:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
     path("meetings/<int:meeting_id>/vetoes/<str:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
+    path("rater", voting_api.RaterApi.as_view(), name="rater"),
+    path("rater/ballots/<str:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
+    path("meetings/<int:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
+    path("meetings/<int:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
+    path("meetings/<int:meeting_id>/live", voting_api.LiveStateApi.as_view(), name="live"),
     path("public/meetings/<int:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 

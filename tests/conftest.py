@@ -40,3 +40,12 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and cached live state must not leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -3,75 +3,38 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
+import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 
 from appraisal.models import Criterion, RaterRole
 from meetings.models import Meeting, Presentation, Rater
 
-from .canonical import ballot_line, line_digest
+from .canonical import FOUR_PLACES, ballot_line, line_digest
 from .models import Ballot, BallotValue
+from .selectors import (
+    FormCriterion,
+    quota_limit,
+    quota_used,
+    rater_pseudonym,
+    receipt_display,
+    role_form,
+    seat_pseudonym,
+)
+
+logger = logging.getLogger(__name__)
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 RECEIPT_LENGTH = 12
 
 
-def seat_pseudonym(*, meeting_id: int, seat_key: str) -> str:
-    """HMAC of a seat with BALLOT_PSEUDONYM_KEY: links a ballot to its seat only for whoever holds the key."""
-    message = f"{meeting_id}:{seat_key}".encode()
-    return hmac.new(settings.BALLOT_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
-def rater_pseudonym(rater: Rater) -> str:
-    return seat_pseudonym(meeting_id=rater.meeting_id, seat_key=f"seat:{rater.pk}")
-
-
 def receipt_generate() -> str:
     """A 60-bit receipt code, printed as XXXX-XXXX-XXXX, for the rater to check it was counted."""
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
-
-
-def receipt_display(receipt: str) -> str:
-    return "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
-
-
-def receipt_normalise(text: str) -> str:
-    """What a person typed back into a receipt code: case, dashes and look-alike letters forgiven."""
-    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-
-
-@dataclass(frozen=True)
-class FormCriterion:
-    """A criterion of a role's form, with what a value must satisfy."""
-
-    id: int
-    code: str
-    kind: str
-    max_value: Decimal | None
-    step: Decimal | None
-    grades: Mapping[str, tuple[int, Decimal]]  # grade code -> (grade id, points)
-
-
-def role_form(role: RaterRole) -> list[FormCriterion]:
-    criteria = Criterion.objects.filter(role=role).prefetch_related("grades").order_by("order", "code")
-    return [
-        FormCriterion(
-            id=c.pk,
-            code=c.code,
-            kind=c.kind,
-            max_value=c.max_value,
-            step=c.step,
-            grades={g.code: (g.pk, g.points) for g in c.grades.all()},
-        )
-        for c in criteria
-    ]
 
 
 @dataclass(frozen=True)
@@ -131,3 +94,266 @@ def ballots_bulk_record(*, meeting: Meeting, ballots: Sequence[RecordedBallot], 
         batch_size=batch_size,
     )
     return len(created)
+
+
+# --- the rater's own path ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    status: int  # 201 created, 200 replaced (or the stored answer of a repeat)
+    payload: dict
+    repeated: bool = False
+
+
+def ballot_payload(ballot: Ballot, scores: dict[str, str], department_code: str) -> dict:
+    return {
+        "presentation": ballot.presentation_id,
+        "department": department_code,
+        "receipt": receipt_display(ballot.receipt),
+        "state": ballot.state,
+        "scores": scores,
+        "total": str(Decimal(ballot.total).quantize(FOUR_PLACES)),
+        "updated_at": ballot.updated_at.isoformat(),
+    }
+
+
+def scores_validate(form: Sequence[FormCriterion], scores) -> tuple[list[tuple[int, int | None, Decimal]], list[dict]]:
+    """Check a ballot's scores against the rater's form: every criterion, in bounds, on the grid, nothing foreign."""
+    from django.utils.translation import gettext as _
+
+    if not isinstance(scores, dict):
+        return [], [{"path": "scores", "message": _("Scores must be an object of criterion codes and values.")}]
+    errors: list[dict] = []
+    values: list[tuple[int, int | None, Decimal]] = []
+    known = {c.code for c in form}
+    for code in scores:
+        if code not in known:
+            errors.append({"path": f"scores.{code}", "message": _("Not a criterion of your form.")})
+    for criterion in form:
+        path = f"scores.{criterion.code}"
+        if criterion.code not in scores or scores[criterion.code] in (None, ""):
+            errors.append({"path": path, "message": _("This criterion needs a value.")})
+            continue
+        raw = scores[criterion.code]
+        if criterion.kind == "grade":
+            if not isinstance(raw, str) or raw not in criterion.grades:
+                errors.append(
+                    {
+                        "path": path,
+                        "message": _("Choose one of: %(choices)s.") % {"choices": ", ".join(criterion.grades)},
+                    }
+                )
+                continue
+            grade_id, points = criterion.grades[raw]
+            values.append((criterion.id, grade_id, points))
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
+            errors.append({"path": path, "message": _("Must be a number.")})
+            continue
+        try:
+            number = Decimal(str(raw).strip())
+        except ArithmeticError:
+            errors.append({"path": path, "message": _("Must be a number.")})
+            continue
+        if not number.is_finite():
+            errors.append({"path": path, "message": _("Must be a number.")})
+            continue
+        if number < 0 or number > criterion.max_value:
+            errors.append(
+                {
+                    "path": path,
+                    "message": _("Must be between 0 and %(max)s.") % {"max": criterion.max_value.normalize()},
+                }
+            )
+            continue
+        if number % criterion.step != 0:
+            errors.append(
+                {"path": path, "message": _("Must be a multiple of %(step)s.") % {"step": criterion.step.normalize()}}
+            )
+            continue
+        values.append((criterion.id, None, number))
+    return values, errors
+
+
+def request_fingerprint(presentation_id: int, scores) -> str:
+    """What makes two submissions "the same body" for an Idempotency-Key."""
+    from .canonical import canonical_json
+
+    normalised = scores
+    if isinstance(scores, dict):
+        normalised = {str(k): str(v) for k, v in scores.items()}
+    return hashlib.sha256(canonical_json({"presentation": presentation_id, "scores": normalised}).encode()).hexdigest()
+
+
+@transaction.atomic
+def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
+    """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
+
+    Raises NotFound (404), PermissionRefused (403 recusal), Conflict (409
+    voting not open, quota, voided), InvalidInput (400 per criterion),
+    Unprocessable (422 the key was used with another body).
+    """
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict, InvalidInput, NotFound, PermissionRefused, Unprocessable
+
+    from .models import IdempotencyRecord
+
+    # The seat's row lock serialises one rater's phones: the quota and the
+    # idempotency check cannot both be passed by two racing requests.
+    Rater.objects.select_for_update().filter(pk=rater.pk).values_list("pk", flat=True).get()
+    meeting = rater.meeting
+    pseudonym = rater_pseudonym(rater)
+    fingerprint = request_fingerprint(presentation_id, scores)
+    if idempotency_key:
+        record = IdempotencyRecord.objects.filter(pseudonym=pseudonym, key=idempotency_key).first()
+        if record is not None:
+            if record.request_hash != fingerprint:
+                raise Unprocessable(
+                    _("This Idempotency-Key was already used for a different ballot."), code="idempotency_mismatch"
+                )
+            return SubmitResult(status=record.status_code, payload=record.response, repeated=True)
+
+    presentation = (
+        Presentation.objects.select_related("department").filter(pk=presentation_id, meeting_id=meeting.pk).first()
+    )
+    if presentation is None:
+        raise NotFound(_("There is no such presentation in your meeting."))
+    if rater.department_id is not None and presentation.department_id == rater.department_id:
+        raise PermissionRefused(_("You may not score your own department (recusal)."), code="recused")
+    if presentation.state != Presentation.State.OPEN:
+        if presentation.state == Presentation.State.PENDING:
+            raise Conflict(_("Voting for this presentation has not opened yet."), code="voting_not_open")
+        raise Conflict(_("Voting for this presentation is closed."), code="voting_closed")
+
+    form = role_form(rater.role)
+    values, errors = scores_validate(form, scores)
+    if errors:
+        raise InvalidInput(_("Some scores are not valid."), errors=errors)
+
+    limit = quota_limit(meeting, Presentation.objects.filter(meeting_id=meeting.pk).count())
+    if limit is not None:
+        quota_grade = next(
+            (
+                c.grades[meeting.excellent_quota_grade][0]
+                for c in form
+                if c.code == meeting.excellent_quota_criterion and meeting.excellent_quota_grade in c.grades
+            ),
+            None,
+        )
+        if quota_grade is not None and any(grade_id == quota_grade for _c, grade_id, _p in values):
+            used = quota_used(pseudonym=pseudonym, meeting=meeting, exclude_presentation_id=presentation.pk)
+            if used + 1 > limit:
+                raise Conflict(
+                    _("You have already given this grade %(used)d times; at most %(limit)d are allowed.")
+                    % {"used": used, "limit": limit},
+                    code="quota_exceeded",
+                )
+
+    total = sum((points for _c, _g, points in values), Decimal(0))
+    codes = {c.id: c.code for c in form}
+    ballot = Ballot.objects.filter(presentation=presentation, pseudonym=pseudonym).first()
+    if ballot is not None and ballot.state == Ballot.State.VOID:
+        raise Conflict(_("Your ballot for this presentation was voided by the organizers."), code="ballot_void")
+    created = ballot is None
+    if created:
+        ballot = Ballot(
+            presentation=presentation, role_id=rater.role_id, pseudonym=pseudonym, receipt=receipt_generate()
+        )
+    ballot.total = total
+    ballot.line_sha256 = line_digest(
+        ballot_line(
+            receipt=ballot.receipt,
+            presentation=presentation.pk,
+            department=presentation.department.code,
+            role=rater.role.code,
+            points={codes[c]: points for c, _g, points in values},
+        )
+    )
+    ballot.save()
+    if not created:
+        ballot.values.all().delete()
+    BallotValue.objects.bulk_create(
+        [BallotValue(ballot=ballot, criterion_id=c, grade_id=g, points=p) for c, g, p in values]
+    )
+    grade_codes = {g_id: code for c in form for code, (g_id, _p) in c.grades.items()}
+    sent = {codes[c]: grade_codes[g] if g else str(p.quantize(FOUR_PLACES)) for c, g, p in values}
+    payload = ballot_payload(ballot, sent, presentation.department.code)
+    status = 201 if created else 200
+    if idempotency_key:
+        IdempotencyRecord.objects.create(
+            pseudonym=pseudonym, key=idempotency_key, request_hash=fingerprint, status_code=status, response=payload
+        )
+    return SubmitResult(status=status, payload=payload)
+
+
+# --- the organizer's live control --------------------------------------------------------------
+
+
+def meeting_live_forget(meeting_id: int) -> None:
+    """Drop the cached live state so phones see a change on their next poll."""
+    from django.core.cache import cache
+
+    from .selectors import live_state_key
+
+    try:
+        cache.delete(live_state_key(meeting_id))
+    except Exception:
+        logger.warning("cache unavailable; live state expires by itself")
+
+
+@transaction.atomic
+def voting_set(
+    *, meeting: Meeting, presentation_id: int | None, action: str, actor, ip: str | None
+) -> list[Presentation]:
+    """Open or close voting for one presentation, or for all (presentation_id None). Audited.
+
+    "next" closes whatever is open and opens the first presentation still pending.
+    """
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import InvalidInput, NotFound
+    from meetings.services import audit_record
+
+    now = timezone.now()
+    presentations = Presentation.objects.select_for_update().filter(meeting=meeting)
+    if action == "next":
+        closing = list(presentations.filter(state=Presentation.State.OPEN))
+        following = presentations.filter(state=Presentation.State.PENDING).order_by("order").first()
+        changed = []
+        for p in closing:
+            p.state, p.closed_at = Presentation.State.CLOSED, now
+            changed.append(p)
+        if following is not None:
+            following.state, following.opened_at = Presentation.State.OPEN, now
+            changed.append(following)
+    else:
+        if action not in ("open", "close"):
+            raise InvalidInput(
+                _("Unknown action."), errors=[{"path": "action", "message": _('Use "open", "close" or "next".')}]
+            )
+        if presentation_id is not None:
+            presentations = presentations.filter(pk=presentation_id)
+            if not presentations.exists():
+                raise NotFound(_("There is no such presentation in this meeting."))
+        changed = []
+        for p in presentations:
+            if action == "open" and p.state != Presentation.State.OPEN:
+                p.state, p.opened_at, p.closed_at = Presentation.State.OPEN, now, None
+                changed.append(p)
+            elif action == "close" and p.state == Presentation.State.OPEN:
+                p.state, p.closed_at = Presentation.State.CLOSED, now
+                changed.append(p)
+    Presentation.objects.bulk_update(changed, ["state", "opened_at", "closed_at"])
+    if changed:
+        audit_record(
+            meeting=meeting,
+            actor=actor,
+            ip=ip,
+            action=f"voting.{action}",
+            details={"presentations": [p.pk for p in changed], "states": {str(p.pk): p.state for p in changed}},
+        )
+    transaction.on_commit(lambda: meeting_live_forget(meeting.pk))
+    return changed

@@ -1,0 +1,282 @@
+"""Reads of the voting app: forms, pseudonyms, what a rater's phone shows, turnout, the live meeting state."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count
+
+from appraisal.models import Criterion, RaterRole
+from meetings.models import Meeting, Presentation, Rater
+from meetings.services import rater_token_hash
+
+from .models import Ballot, BallotValue
+
+logger = logging.getLogger(__name__)
+
+
+def seat_pseudonym(*, meeting_id: int, seat_key: str) -> str:
+    """HMAC of a seat with BALLOT_PSEUDONYM_KEY: links a ballot to its seat only for whoever holds the key."""
+    message = f"{meeting_id}:{seat_key}".encode()
+    return hmac.new(settings.BALLOT_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def rater_pseudonym(rater: Rater) -> str:
+    return seat_pseudonym(meeting_id=rater.meeting_id, seat_key=f"seat:{rater.pk}")
+
+
+def receipt_display(receipt: str) -> str:
+    return "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
+
+
+def receipt_normalise(text: str) -> str:
+    """What a person typed back into a receipt code: case, dashes and look-alike letters forgiven."""
+    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+@dataclass(frozen=True)
+class FormCriterion:
+    """A criterion of a role's form, with what a value must satisfy."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    max_value: Decimal | None
+    step: Decimal | None
+    grades: Mapping[str, tuple[int, Decimal]]  # grade code -> (grade id, points), best first
+    grade_labels: Mapping[str, str]
+
+    @property
+    def max_points(self) -> Decimal:
+        return self.max_value if self.kind == "numeric" else max(points for _id, points in self.grades.values())
+
+
+def role_form(role: RaterRole) -> list[FormCriterion]:
+    criteria = Criterion.objects.filter(role=role).prefetch_related("grades").order_by("order", "code")
+    return [
+        FormCriterion(
+            id=c.pk,
+            code=c.code,
+            name=c.name,
+            kind=c.kind,
+            max_value=c.max_value,
+            step=c.step,
+            grades={g.code: (g.pk, g.points) for g in c.grades.all()},
+            grade_labels={g.code: g.label for g in c.grades.all()},
+        )
+        for c in criteria
+    ]
+
+
+def rater_by_token(token: str) -> Rater | None:
+    """The active seat a token belongs to, or None (unknown, malformed or revoked)."""
+    if not token or len(token) > 64 or not token.isascii():
+        return None
+    return (
+        Rater.objects.select_related("meeting", "role", "department")
+        .filter(token_hash=rater_token_hash(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def quota_limit(meeting: Meeting, presentation_count: int) -> int | None:
+    """How many presentations one rater may give the quota grade: floor of the percent."""
+    if meeting.excellent_quota_max_percent is None or not meeting.excellent_quota_criterion:
+        return None
+    return int(meeting.excellent_quota_max_percent * presentation_count // 100)
+
+
+def quota_used(*, pseudonym: str, meeting: Meeting, exclude_presentation_id: int | None = None) -> int:
+    used = BallotValue.objects.filter(
+        ballot__pseudonym=pseudonym,
+        ballot__state=Ballot.State.SUBMITTED,
+        criterion__code=meeting.excellent_quota_criterion,
+        grade__code=meeting.excellent_quota_grade,
+    )
+    if exclude_presentation_id is not None:
+        used = used.exclude(ballot__presentation_id=exclude_presentation_id)
+    return used.count()
+
+
+def ballot_scores(values: Sequence[BallotValue]) -> dict[str, str]:
+    """A ballot's scores as the rater sent them: the number, or the grade's code (values with criterion and grade)."""
+    return {v.criterion.code: v.grade.code if v.grade_id else str(v.points) for v in values}
+
+
+@dataclass
+class RaterPresentation:
+    id: int
+    order: int
+    department: str
+    name: str
+    state: str
+    recused: bool
+    ballot: dict | None
+
+
+@dataclass
+class RaterView:
+    rater: Rater
+    form: list[FormCriterion]
+    presentations: list[RaterPresentation]
+    quota_limit: int | None
+    quota_used: int
+
+    @property
+    def current(self) -> list[RaterPresentation]:
+        return [p for p in self.presentations if p.state == Presentation.State.OPEN]
+
+    @property
+    def quota_remaining(self) -> int | None:
+        return None if self.quota_limit is None else max(0, self.quota_limit - self.quota_used)
+
+
+def rater_view(rater: Rater) -> RaterView:
+    """Everything a rater's phone shows, in a fixed number of queries whatever the agenda's length."""
+    meeting = rater.meeting
+    presentations = list(
+        Presentation.objects.filter(meeting_id=meeting.pk).select_related("department").order_by("order")
+    )
+    pseudonym = rater_pseudonym(rater)
+    ballots = {
+        b.presentation_id: b for b in Ballot.objects.filter(pseudonym=pseudonym, presentation__meeting_id=meeting.pk)
+    }
+    values = defaultdict(list)
+    for value in BallotValue.objects.filter(ballot__in=list(ballots.values())).select_related("criterion", "grade"):
+        values[value.ballot_id].append(value)
+    quota_used = 0
+    if meeting.excellent_quota_criterion:
+        quota_used = sum(
+            1
+            for b in ballots.values()
+            if b.state == Ballot.State.SUBMITTED
+            for v in values[b.pk]
+            if v.criterion.code == meeting.excellent_quota_criterion
+            and v.grade_id
+            and v.grade.code == meeting.excellent_quota_grade
+        )
+    rows = []
+    for p in presentations:
+        ballot = ballots.get(p.pk)
+        rows.append(
+            RaterPresentation(
+                id=p.pk,
+                order=p.order,
+                department=p.department.code,
+                name=p.department.name,
+                state=p.state,
+                recused=rater.department_id is not None and p.department_id == rater.department_id,
+                ballot=None
+                if ballot is None
+                else {
+                    "receipt": receipt_display(ballot.receipt),
+                    "state": ballot.state,
+                    "scores": ballot_scores(values[ballot.pk]),
+                    "total": str(ballot.total),
+                    "updated_at": ballot.updated_at.isoformat(),
+                },
+            )
+        )
+    return RaterView(
+        rater=rater,
+        form=role_form(rater.role),
+        presentations=rows,
+        quota_limit=quota_limit(meeting, len(presentations)),
+        quota_used=quota_used,
+    )
+
+
+def meeting_progress(meeting: Meeting) -> dict:
+    """Turnout per presentation and role: seats expected (recusals excepted) and counting ballots in."""
+    seats = defaultdict(int)
+    recused = defaultdict(int)  # (department id, role id) -> seats of that role recused from it
+    for role_id, department_id, count in (
+        Rater.objects.filter(meeting=meeting, revoked_at__isnull=True)
+        .values_list("role_id", "department_id")
+        .annotate(n=Count("pk"))
+    ):
+        seats[role_id] += count
+        if department_id is not None:
+            recused[(department_id, role_id)] += count
+    ballots = {
+        (row["presentation_id"], row["role_id"]): row["n"]
+        for row in Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED)
+        .values("presentation_id", "role_id")
+        .annotate(n=Count("pk"))
+    }
+    roles = list(meeting.scheme.roles.order_by("order", "code").values("pk", "code", "name"))
+    presentations = []
+    for p in Presentation.objects.filter(meeting=meeting).select_related("department").order_by("order"):
+        per_role = {}
+        for role in roles:
+            per_role[role["code"]] = {
+                "name": role["name"],
+                "expected": seats[role["pk"]] - recused[(p.department_id, role["pk"])],
+                "ballots": ballots.get((p.pk, role["pk"]), 0),
+            }
+        presentations.append(
+            {
+                "id": p.pk,
+                "order": p.order,
+                "department": p.department.code,
+                "name": p.department.name,
+                "state": p.state,
+                "roles": per_role,
+                "expected": sum(r["expected"] for r in per_role.values()),
+                "ballots": sum(r["ballots"] for r in per_role.values()),
+            }
+        )
+    return {"meeting": meeting.pk, "presentations": presentations}
+
+
+LIVE_STATE_SECONDS = 2
+
+
+def live_state_key(meeting_id: int) -> str:
+    return f"meeting-live:{meeting_id}"
+
+
+def meeting_live_state(meeting_id: int) -> dict | None:
+    """The tiny state every phone polls: which presentation is open. Cached; the cache is optional."""
+    try:
+        cached = cache.get(live_state_key(meeting_id))
+    except Exception:  # a cache outage falls back to the database
+        cached = None
+    if cached is not None:
+        return cached
+    rows = list(
+        Presentation.objects.filter(meeting_id=meeting_id)
+        .order_by("order")
+        .values_list("pk", "order", "state", "department__name", "meeting__countdown_ends_at")
+    )
+    if not rows:
+        return None
+    open_rows = [r for r in rows if r[2] == Presentation.State.OPEN]
+    state = {
+        "meeting": meeting_id,
+        "open": [r[0] for r in open_rows],
+        "current": None
+        if not open_rows
+        else {"id": open_rows[0][0], "order": open_rows[0][1], "name": open_rows[0][3]},
+        "closed": sum(1 for r in rows if r[2] == Presentation.State.CLOSED),
+        "total": len(rows),
+        "countdown_ends_at": rows[0][4].isoformat() if rows[0][4] else None,
+    }
+    state["etag"] = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        # Short-lived: even if an invalidation is lost to a cache outage, phones catch up within seconds.
+        cache.set(live_state_key(meeting_id), state, LIVE_STATE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; live state served from the database")
+    return state
