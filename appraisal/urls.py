@@ -44,6 +44,7 @@ urlpatterns = [
     path("", appraisal_views.home, name="home"),
     path("healthz", appraisal_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("voting.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

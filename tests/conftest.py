@@ -49,3 +49,21 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A phone-sized touch browser context against the live server."""
+    from tests.browser import PHONE
+
+    context = browser.new_context(**PHONE, locale="zh-CN", base_url=live_server.url)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -138,6 +138,15 @@ class RaterView:
         return [p for p in self.presentations if p.state == Presentation.State.OPEN]
 
     @property
+    def quota_label(self) -> str:
+        """The quota grade's label as the form shows it (优秀)."""
+        meeting = self.rater.meeting
+        for criterion in self.form:
+            if criterion.code == meeting.excellent_quota_criterion:
+                return criterion.grade_labels.get(meeting.excellent_quota_grade, meeting.excellent_quota_grade)
+        return meeting.excellent_quota_grade
+
+    @property
     def quota_remaining(self) -> int | None:
         return None if self.quota_limit is None else max(0, self.quota_limit - self.quota_used)
 
@@ -188,11 +197,16 @@ def rater_view(rater: Rater) -> RaterView:
                 },
             )
         )
+    form = role_form(rater.role)
+    # The quota concerns only the roles whose form has that grade criterion.
+    quota_applies = any(
+        c.code == meeting.excellent_quota_criterion and meeting.excellent_quota_grade in c.grades for c in form
+    )
     return RaterView(
         rater=rater,
-        form=role_form(rater.role),
+        form=form,
         presentations=rows,
-        quota_limit=quota_limit(meeting, len(presentations)),
+        quota_limit=quota_limit(meeting, len(presentations)) if quota_applies else None,
         quota_used=quota_used,
     )
 

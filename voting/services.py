@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from appraisal.models import Criterion, RaterRole
+from appraisal.numbers import plain
 from meetings.models import Meeting, Presentation, Rater
 
 from .canonical import FOUR_PLACES, ballot_line, line_digest
@@ -163,13 +164,13 @@ def scores_validate(form: Sequence[FormCriterion], scores) -> tuple[list[tuple[i
             errors.append(
                 {
                     "path": path,
-                    "message": _("Must be between 0 and %(max)s.") % {"max": criterion.max_value.normalize()},
+                    "message": _("Must be between 0 and %(max)s.") % {"max": plain(criterion.max_value)},
                 }
             )
             continue
         if number % criterion.step != 0:
             errors.append(
-                {"path": path, "message": _("Must be a multiple of %(step)s.") % {"step": criterion.step.normalize()}}
+                {"path": path, "message": _("Must be a multiple of %(step)s.") % {"step": plain(criterion.step)}}
             )
             continue
         values.append((criterion.id, None, number))

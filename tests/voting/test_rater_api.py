@@ -56,6 +56,7 @@ def test_rater_get_numeric_form_bounds(client, hall):
     form = get(client, hall.token("leadership")).json()["form"]
 
     assert form[0] == {"code": "performance", "name": "工作实绩", "kind": "numeric", "max": "60.0000", "step": "0.5000"}
+    assert get(client, hall.token("leadership")).json()["quota"] is None  # no grade criterion on this form
 
 
 def test_ballot_created_201_with_receipt(client, hall):

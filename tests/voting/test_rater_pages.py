@@ -1,0 +1,96 @@
+"""Rater pages through the test client: statuses, query counts, contrast."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from meetings.services import meeting_import
+from voting.models import Ballot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rater_pages_query_count_constant_in_presentations(client, small_document, django_assert_num_queries):
+    counts = {}
+    for size in (3, 70):
+        result = meeting_import(document=small_document(departments=size, seats=2), actor=None)
+        token = result.raters[0].token
+        presentation = result.meeting.presentations.order_by("order").first()
+        presentation.state = "open"
+        presentation.save()
+        for name, url in (
+            ("home", f"/r/{token}/"),
+            ("form", f"/r/{token}/p/{presentation.pk}/"),
+            ("sheet", f"/r/{token}/sheet/"),
+        ):
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counts.setdefault(name, []).append(len(captured))
+    for name, (small, large) in counts.items():
+        assert small == large, (name, counts)
+    # Pin the number so that a new query per page is a conscious choice.
+    with django_assert_num_queries(counts["home"][1]):
+        client.get(f"/r/{token}/")
+
+
+def test_rater_form_post_without_js_submits_through_the_service(client, small_document):
+    result = meeting_import(document=small_document(), actor=None)
+    token = next(r.token for r in result.raters if r.role == "leadership")
+    presentation = result.meeting.presentations.order_by("order").first()
+    presentation.state = "open"
+    presentation.save()
+    url = f"/r/{token}/p/{presentation.pk}/"
+
+    bad = client.post(url, {"performance": "61", "innovation": "30", "idempotency_key": "a"})
+    foreign = client.post(url, {"performance": "60", "innovation": "30", "overall": "good", "idempotency_key": "b"})
+    good = client.post(url, {"performance": "60", "innovation": "30", "idempotency_key": "c"})
+    again = client.post(url, {"performance": "60", "innovation": "30", "idempotency_key": "c"})
+
+    assert (bad.status_code, foreign.status_code) == (400, 400)
+    assert good.status_code == 302 and good["Location"].endswith("?saved=1")
+    assert again.status_code == 302
+    assert Ballot.objects.count() == 1
+
+
+def test_rater_pages_private_and_no_token_in_logs(client, small_document, caplog):
+    result = meeting_import(document=small_document(), actor=None)
+    token = result.raters[0].token
+
+    response = client.get(f"/r/{token}/")
+    client.get("/r/not-a-token-0000000000000/")
+
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert token not in caplog.text
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_rater_colours_meet_wcag_aa():
+    css = (Path(__file__).resolve().parents[2] / "voting" / "static" / "voting" / "rater.css").read_text()
+    colours = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    pairs = [
+        ("fg", "bg"),
+        ("muted", "bg"),
+        ("accent", "bg"),
+        ("accent-fg", "accent"),
+        ("ok", "ok-bg"),
+        ("err", "err-bg"),
+        ("fg", "warn-bg"),
+        ("muted", "warn-bg"),
+    ]
+    for fg, bg in pairs:
+        assert contrast(colours[fg], colours[bg]) >= 4.5, (fg, bg, contrast(colours[fg], colours[bg]))
