@@ -47,6 +47,8 @@ bench: $(BIN)/.dev services
 	dropdb -h 127.0.0.1 -U postgres --if-exists kaoping_bench
 	createdb -h 127.0.0.1 -U postgres kaoping_bench
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/kaoping_bench REDIS_URL= $(BIN)/python bench/aggregation.py
+	command -v wrk >/dev/null || apt-get install -y -qq wrk
+	$(BIN)/python bench/live.py
 	$(BIN)/python bench/report.py
 
 lint: $(BIN)/.dev

@@ -90,7 +90,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "appraisal.urls"
+# Benchmarks mount their baseline views beside the real ones (bench/urls.py).
+ROOT_URLCONF = os.environ.get("ROOT_URLCONF", "appraisal.urls")
 WSGI_APPLICATION = "appraisal.wsgi.application"
 
 TEMPLATES = [

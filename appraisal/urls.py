@@ -8,6 +8,7 @@ from appraisal import views as appraisal_views
 from meetings import api as meetings_api
 from reports import api as reports_api
 from voting import api as voting_api
+from voting import views as voting_views
 
 api_v1 = [
     path("meetings/import", meetings_api.MeetingImportApi.as_view(), name="meetings-import"),
@@ -36,7 +37,7 @@ api_v1 = [
     path("rater/ballots/<str:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
     path("meetings/<int:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
     path("meetings/<int:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
-    path("meetings/<int:meeting_id>/live", voting_api.LiveStateApi.as_view(), name="live"),
+    path("meetings/<int:meeting_id>/live", voting_views.live_state, name="live"),
     path("public/meetings/<int:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 

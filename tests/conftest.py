@@ -47,7 +47,10 @@ def _fresh_cache():
     """Throttle counters and cached live state must not leak from one test into another."""
     from django.core.cache import cache
 
+    from voting import selectors
+
     cache.clear()
+    selectors._local_live.clear()
     yield
 
 

@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -188,25 +188,4 @@ class ProgressApi(APIView):
         meeting = meeting_for(request.user, meeting_id, write=False)
         response = Response(selectors.meeting_progress(meeting))
         response["Cache-Control"] = "no-store"
-        return response
-
-
-class LiveStateApi(APIView):
-    """The tiny state every phone and the projector poll; 304 while nothing changed."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
-    @extend_schema(responses={200: OpenApiResponse(description="open presentations"), 304: None, 404: ErrorSerializer})
-    def get(self, request, meeting_id: int):
-        state = selectors.meeting_live_state(meeting_id)
-        if state is None:
-            raise NotFound(_("No such meeting."))
-        etag = f'"{state["etag"]}"'
-        if request.headers.get("If-None-Match") == etag:
-            response = Response(status=status.HTTP_304_NOT_MODIFIED)
-        else:
-            response = Response(state)
-        response["ETag"] = etag
-        response["Cache-Control"] = "no-cache"
         return response

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -261,13 +262,23 @@ def live_state_key(meeting_id: int) -> str:
     return f"meeting-live:{meeting_id}"
 
 
+# Per process, for a fraction of the cache's lifetime: most polls never leave the worker.
+_local_live: dict[int, tuple[float, dict]] = {}
+LOCAL_LIVE_SECONDS = 1.0
+
+
 def meeting_live_state(meeting_id: int) -> dict | None:
     """The tiny state every phone polls: which presentation is open. Cached; the cache is optional."""
+    now = time.monotonic()
+    local = _local_live.get(meeting_id)
+    if local is not None and now - local[0] < LOCAL_LIVE_SECONDS:
+        return local[1]
     try:
         cached = cache.get(live_state_key(meeting_id))
     except Exception:  # a cache outage falls back to the database
         cached = None
     if cached is not None:
+        _local_live[meeting_id] = (now, cached)
         return cached
     rows = list(
         Presentation.objects.filter(meeting_id=meeting_id)
@@ -293,4 +304,5 @@ def meeting_live_state(meeting_id: int) -> dict | None:
         cache.set(live_state_key(meeting_id), state, LIVE_STATE_SECONDS)
     except Exception:
         logger.warning("cache unavailable; live state served from the database")
+    _local_live[meeting_id] = (now, state)
     return state

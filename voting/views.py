@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from decimal import Decimal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -206,3 +206,19 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
         open_state=Presentation.State.OPEN,
     )
     return _private(render(request, "voting/sheet.html", context))
+
+
+@require_http_methods(["GET", "HEAD"])
+def live_state(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """The tiny state every phone and the projector poll; 304 while nothing changed.
+
+    A plain view, not DRF: two thousand phones poll it every few seconds.
+    """
+    state = selectors.meeting_live_state(meeting_id)
+    if state is None:
+        return JsonResponse({"detail": _("No such meeting."), "code": "not_found"}, status=404)
+    etag = f'"{state["etag"]}"'
+    response = HttpResponseNotModified() if request.headers.get("If-None-Match") == etag else JsonResponse(state)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response

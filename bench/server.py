@@ -1,0 +1,66 @@
+"""Start and stop the real stack for a benchmark: gunicorn (several workers) on loopback."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "postgres://postgres@127.0.0.1:5432/kaoping_bench"
+
+
+def bench_env() -> dict:
+    return os.environ | {
+        "DATABASE_URL": BENCH_DB,
+        "REDIS_URL": "redis://127.0.0.1:6379/2",
+        "CACHE_URL": "redis://127.0.0.1:6379/3",
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ROOT_URLCONF": "bench.urls",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+class Gunicorn:
+    def __init__(self, port: int = 8765, workers: int = 4):
+        self.port, self.workers = port, workers
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> "Gunicorn":
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=bench_env(), check=True
+        )
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "appraisal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=bench_env(),
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=20)
