@@ -49,6 +49,7 @@ bench: $(BIN)/.dev services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/kaoping_bench REDIS_URL= $(BIN)/python bench/aggregation.py
 	command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/live.py
+	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/report.py
 
 lint: $(BIN)/.dev

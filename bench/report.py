@@ -75,6 +75,30 @@ def live_section() -> list[str]:
     return lines
 
 
+def page_weight_section() -> list[str]:
+    path = RESULTS / "page_weight.json"
+    if not path.exists():
+        return ["_Not run yet: `make bench`._", ""]
+    data = json.loads(path.read_text())
+    assets = sum(data["assets_gzip"].values())
+    lines = [
+        "Command: `make bench` (runs `bench/page_weight.py`) on the sample meeting (73 presentations).",
+        "These are the bytes on the wire, gzip as served. CSS and JS are cached after the first page.",
+        "",
+        "| page | HTML | + CSS + JS | total | budget |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, size in data["pages_gzip"].items():
+        lines.append(f"| {name} | {size:,} B | {assets:,} B | {size + assets:,} B | {data['budget']:,} B |")
+    lines += [
+        "",
+        "No third-party request on any rater page: `tests/voting/test_rater_browser.py` records every request",
+        "Chromium makes and asserts both this and the 50 KB budget.",
+        "",
+    ]
+    return lines
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -88,6 +112,9 @@ def main() -> None:
         "## Phones following the meeting (issue 4)",
         "",
         *live_section(),
+        "## The rater's form page weight (issue 4)",
+        "",
+        *page_weight_section(),
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(out))
 
