@@ -94,3 +94,39 @@ def test_rater_colours_meet_wcag_aa():
     ]
     for fg, bg in pairs:
         assert contrast(colours[fg], colours[bg]) >= 4.5, (fg, bg, contrast(colours[fg], colours[bg]))
+
+
+def test_whole_meeting_sheet_saves_each_department(client, small_document):
+    from voting.services import voting_set
+
+    result = meeting_import(document=small_document(departments=3, mode="whole_meeting"), actor=None)
+    voting_set(meeting=result.meeting, presentation_id=None, action="open", actor=None, ip=None)
+    token = next(r.token for r in result.raters if r.role == "leadership")
+    presentations = list(result.meeting.presentations.order_by("order"))
+
+    home = client.get(f"/r/{token}/").content.decode()
+    sheet = client.get(f"/r/{token}/sheet/").content.decode()
+    saved = client.post(
+        f"/r/{token}/p/{presentations[1].pk}/",
+        {"performance": "50", "innovation": "30", "idempotency_key": "s1", "next": "sheet"},
+    )
+
+    assert f"/r/{token}/sheet/" in home
+    assert sheet.count('class="ballot"') == 3
+    assert saved.status_code == 302 and saved["Location"].endswith(
+        f"/sheet/?saved={presentations[1].pk}#p{presentations[1].pk}"
+    )
+    page = client.get(saved["Location"]).content.decode()
+    assert "已保存" in page
+    assert Ballot.objects.get().presentation_id == presentations[1].pk
+
+
+def test_rater_page_switches_to_english(client, small_document):
+    result = meeting_import(document=small_document(), actor=None)
+    token = result.raters[0].token
+
+    client.post("/i18n/setlang/", {"language": "en", "next": f"/r/{token}/"})
+    page = client.get(f"/r/{token}/").content.decode()
+
+    assert "Now presenting" in page and "Agenda" in page
+    assert "正在述职" not in page
