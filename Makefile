@@ -36,7 +36,7 @@ demo: $(BIN)/.runtime
 
 ## test: the whole suite against the machine's PostgreSQL and Redis
 test: $(BIN)/.dev services
-	scripts/ensure-chromium
+	scripts/ensure-system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run -v0

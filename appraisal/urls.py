@@ -38,6 +38,22 @@ api_v1 = [
     path("meetings/<int:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
     path("meetings/<int:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
     path("meetings/<int:meeting_id>/live", voting_views.live_state, name="live"),
+    path(
+        "meetings/<int:meeting_id>/snapshots/<int:snapshot_id>/export.<str:fmt>",
+        reports_api.SnapshotExportApi.as_view(),
+        name="snapshot-export",
+    ),
+    path("meetings/<int:meeting_id>/ballots/void", reports_api.BallotVoidApi.as_view(), name="ballot-void"),
+    path("meetings/<int:meeting_id>/audit", reports_api.AuditLogApi.as_view(), name="audit-log"),
+    path("meetings/<int:meeting_id>/countdown", reports_api.CountdownApi.as_view(), name="countdown"),
+    path(
+        "public/meetings/<int:meeting_id>/export.<str:fmt>", reports_api.PublicExportApi.as_view(), name="public-export"
+    ),
+    path(
+        "public/meetings/<int:meeting_id>/receipts/<str:code>",
+        reports_api.PublicReceiptApi.as_view(),
+        name="public-receipt",
+    ),
     path("public/meetings/<int:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 

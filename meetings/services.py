@@ -296,3 +296,12 @@ def _meeting_create(*, spec: SetupDocument, actor: AbstractBaseUser | None, ip: 
         raters=issued,
         presentations=[(p.pk, p.department.code) for p in presentations],
     )
+
+
+@transaction.atomic
+def countdown_set(*, meeting: Meeting, seconds: int | None, actor: AbstractBaseUser | None, ip: str | None) -> Meeting:
+    """Start (or clear, with None) the countdown the projector shows for the current report."""
+    meeting.countdown_ends_at = timezone.now() + datetime.timedelta(seconds=seconds) if seconds else None
+    meeting.save(update_fields=["countdown_ends_at"])
+    audit_record(meeting=meeting, actor=actor, ip=ip, action="countdown.set", details={"seconds": seconds})
+    return meeting

@@ -1,9 +1,11 @@
 """Organizer and public API of the reports app (API.md)."""
 
+import json
 from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -287,3 +289,183 @@ class VetoDetailApi(APIView):
         meeting = meeting_for(request.user, meeting_id, write=True)
         services.veto_withdraw(meeting=meeting, department_code=department, actor=request.user, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- exports, voiding, audit, countdown -----------------------------------------------------------
+
+EXPORT_TYPES = {
+    "json": ("application/json", "ballots.json"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ranking.xlsx"),
+    "csv": ("text/csv; charset=utf-8", "ranking.csv"),
+    "pdf": ("application/pdf", "ranking.pdf"),
+}
+
+
+def export_response(snapshot, fmt: str):
+    from django.http import HttpResponse
+
+    from . import exports
+
+    content_type, suffix = EXPORT_TYPES[fmt]
+    if fmt == "json":
+        body = json.dumps(exports.export_document(snapshot), ensure_ascii=False, indent=1)
+    elif fmt == "xlsx":
+        body = exports.to_xlsx(snapshot)
+    elif fmt == "csv":
+        body = exports.to_csv(snapshot)
+    else:
+        body = exports.to_pdf(snapshot)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="meeting-{snapshot.meeting_id}-snapshot-{snapshot.pk}-{suffix}"'
+    )
+    return response
+
+
+def _format(fmt: str) -> str:
+    if fmt not in EXPORT_TYPES:
+        raise NotFound(_("Exports come as json, xlsx, csv or pdf."))
+    return fmt
+
+
+class SnapshotExportApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer})
+    def get(self, request, meeting_id: int, snapshot_id: int, fmt: str):
+        meeting = meeting_for(request.user, meeting_id, write=False)
+        snapshot = ResultSnapshot.objects.filter(meeting=meeting, pk=snapshot_id).select_related("meeting").first()
+        if snapshot is None:
+            raise NotFound(_("No such result snapshot."))
+        return export_response(snapshot, _format(fmt))
+
+
+class PublicExportApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer})
+    def get(self, request, meeting_id: int, fmt: str):
+        snapshot = (
+            ResultSnapshot.objects.filter(
+                meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
+            )
+            .select_related("meeting")
+            .first()
+        )
+        if snapshot is None:
+            raise NotFound(_("Nothing has been published for this meeting."))
+        response = export_response(snapshot, _format(fmt))
+        response["Cache-Control"] = "public, max-age=60"
+        return response
+
+
+class PublicReceiptApi(APIView):
+    """Was this receipt's ballot counted in the published result?"""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ReceiptCheck", {"receipt": serializers.CharField(), "counted": serializers.BooleanField()}
+            ),
+            404: ErrorSerializer,
+        }
+    )
+    def get(self, request, meeting_id: int, code: str):
+        result = selectors.receipt_check(meeting_id=meeting_id, receipt=code)
+        if result is None:
+            raise NotFound(_("Nothing has been published for this meeting."))
+        return Response(result)
+
+
+class VoidInput(serializers.Serializer):
+    receipt = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=2000)
+
+
+class BallotVoidApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=VoidInput,
+        responses={
+            200: OpenApiResponse(description="voided"),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request, meeting_id: int):
+        from voting.services import ballot_void
+
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = VoidInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ballot = ballot_void(
+            meeting=meeting,
+            receipt=data.validated_data["receipt"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response({"receipt": ballot.receipt, "state": ballot.state, "reason": ballot.void_reason})
+
+
+class AuditLogApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(description="the meeting's audit log and whether its chain is intact"),
+            404: ErrorSerializer,
+        }
+    )
+    def get(self, request, meeting_id: int):
+        from meetings.selectors import audit_chain_problems
+
+        meeting = meeting_for(request.user, meeting_id, write=False)
+        entries = meeting.audit_entries.order_by("seq")
+        return Response(
+            {
+                "intact": not audit_chain_problems(meeting=meeting),
+                "entries": [
+                    {
+                        "seq": e.seq,
+                        "time": e.created_at.isoformat(),
+                        "actor": e.actor_label,
+                        "address": e.ip_address,
+                        "action": e.action,
+                        "details": e.details,
+                        "hash": e.entry_hash,
+                    }
+                    for e in entries
+                ],
+            }
+        )
+
+
+class CountdownInput(serializers.Serializer):
+    seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True)
+
+
+class CountdownApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=CountdownInput, responses={200: OpenApiResponse(description="countdown set"), 400: ErrorSerializer}
+    )
+    def post(self, request, meeting_id: int):
+        from meetings.services import countdown_set
+
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = CountdownInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        meeting = countdown_set(
+            meeting=meeting, seconds=data.validated_data["seconds"], actor=request.user, ip=client_ip(request)
+        )
+        return Response(
+            {"countdown_ends_at": meeting.countdown_ends_at.isoformat() if meeting.countdown_ends_at else None}
+        )

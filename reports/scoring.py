@@ -81,6 +81,27 @@ class RoleTally:
             return q4(self.kept_sum / self.kept)
 
 
+def rules_from_config(config: Mapping) -> Rules:
+    """The Rules recorded in a snapshot's configuration (decimals as strings)."""
+
+    def dec(value):
+        return None if value is None else Decimal(value)
+
+    return Rules(
+        full_mark=Decimal(config["full_mark"]),
+        rank_within_category=config["rank_within_category"],
+        tie_break_roles=tuple(config["tie_break_roles"]),
+        reward_top=config["reward"]["top"],
+        reward_top_percent=dec(config["reward"]["top_percent"]),
+        reward_min_score=dec(config["reward"]["min_score"]),
+        admonition_bottom=config["admonition"]["bottom"],
+        admonition_bottom_percent=dec(config["admonition"]["bottom_percent"]),
+        admonition_below=dec(config["admonition"]["below"]),
+        meeting_weight=Decimal(config["meeting_weight"]),
+        components=tuple((c["code"], Decimal(c["weight"])) for c in config["components"]),
+    )
+
+
 # --- sections 2 and 3 ------------------------------------------------------------------------
 
 

@@ -216,3 +216,29 @@ def snapshot_latest(meeting: Meeting) -> ResultSnapshot | None:
 
 def snapshot_published(meeting: Meeting) -> ResultSnapshot | None:
     return ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).first()
+
+
+def receipt_check(*, meeting_id: int, receipt: str) -> dict | None:
+    """Whether a receipt's ballot was counted in the meeting's published result; None if nothing is published."""
+    import json
+
+    from voting.selectors import receipt_display, receipt_normalise
+
+    snapshot = ResultSnapshot.objects.filter(
+        meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
+    ).first()
+    if snapshot is None:
+        return None
+    code = receipt_normalise(receipt)
+    ballot = Ballot.objects.filter(presentation__meeting_id=meeting_id, receipt=code).values("pk", "state").first()
+    counted = False
+    if ballot is not None:
+        counted = any(ballot_id == ballot["pk"] for ballot_id, _t in json.loads(snapshot.inputs)["ballots"])
+    return {
+        "receipt": receipt_display(code) if ballot else receipt,
+        "known": ballot is not None,
+        "counted": counted,
+        "void": ballot is not None and ballot["state"] == Ballot.State.VOID,
+        "snapshot": snapshot.pk,
+        "digest": snapshot.digest,
+    }

@@ -21,7 +21,7 @@ from voting.models import Ballot
 
 from . import selectors
 from .models import Adjustment, AggregationRun, ComponentScore, ResultSnapshot, Veto
-from .scoring import compute_results, snapshot_digest
+from .scoring import DepartmentInfo, Role, compute_results, rules_from_config, snapshot_digest
 
 ProgressCallback = Callable[[int], None]
 
@@ -54,7 +54,30 @@ def _config(meeting: Meeting) -> dict:
             {"code": d.code, "name": d.name, "category": d.category, "order": d.order}
             for d in selectors.scoring_departments(meeting)
         ],
+        # Every input besides the ballots, so an export can be recomputed from itself alone.
+        "component_scores": {
+            dept: {code: dec(value) for code, value in sorted(scores.items())}
+            for dept, scores in sorted(selectors.component_scores(meeting).items())
+        },
+        "adjustments": {dept: dec(total) for dept, total in sorted(selectors.adjustment_totals(meeting).items())},
+        "vetoes": sorted(selectors.vetoed_departments(meeting)),
     }
+
+
+def results_from_config(config: dict, tallies) -> list:
+    """SCORING.md applied to a snapshot's recorded configuration and the ballots' tallies."""
+    return compute_results(
+        rules=rules_from_config(config),
+        roles=[Role(code=r["code"], weight=Decimal(r["weight"]), trim=r["trim"]) for r in config["roles"]],
+        departments=[DepartmentInfo(**d) for d in config["departments"]],
+        tallies=tallies,
+        components={
+            dept: {code: Decimal(v) for code, v in scores.items()}
+            for dept, scores in config["component_scores"].items()
+        },
+        adjustments={dept: Decimal(v) for dept, v in config["adjustments"].items()},
+        vetoes=config["vetoes"],
+    )
 
 
 def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = None) -> ResultSnapshot:
@@ -67,15 +90,7 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     report(10)
     tallies = selectors.role_tallies(meeting)
     report(40)
-    rows = compute_results(
-        rules=selectors.scoring_rules(meeting),
-        roles=selectors.scoring_roles(meeting),
-        departments=selectors.scoring_departments(meeting),
-        tallies=tallies,
-        components=selectors.component_scores(meeting),
-        adjustments=selectors.adjustment_totals(meeting),
-        vetoes=selectors.vetoed_departments(meeting),
-    )
+    rows = results_from_config(config, tallies)
     row_dicts = [row.as_dict() for row in rows]
     report(55)
     ballots_sha256, counted = selectors.counting_ballots_digest(meeting)

@@ -358,3 +358,48 @@ def voting_set(
         )
     transaction.on_commit(lambda: meeting_live_forget(meeting.pk))
     return changed
+
+
+@transaction.atomic
+def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str | None) -> Ballot:
+    """Void a ballot of the meeting by its receipt code, with a reason. Audited; it stops counting."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict, InvalidInput, NotFound
+    from meetings.services import audit_record
+
+    from .selectors import receipt_normalise
+
+    if not reason or not reason.strip():
+        raise InvalidInput(
+            _("Give the reason for voiding."), errors=[{"path": "reason", "message": _("This field is required.")}]
+        )
+    code = receipt_normalise(receipt)
+    ballot = (
+        Ballot.objects.select_for_update()
+        .select_related("presentation__department", "role")
+        .filter(presentation__meeting=meeting, receipt=code)
+        .first()
+    )
+    if ballot is None:
+        raise NotFound(_("No ballot of this meeting has the receipt code %(code)s.") % {"code": receipt})
+    if ballot.state == Ballot.State.VOID:
+        raise Conflict(_("This ballot is already void."), code="already_void")
+    ballot.state = Ballot.State.VOID
+    ballot.void_reason = reason.strip()
+    ballot.voided_at = timezone.now()
+    ballot.save(update_fields=["state", "void_reason", "voided_at", "updated_at"])
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="ballot.voided",
+        details={
+            "receipt": ballot.receipt,
+            "department": ballot.presentation.department.code,
+            "role": ballot.role.code,
+            "reason": ballot.void_reason,
+        },
+    )
+    return ballot

@@ -1,0 +1,340 @@
+"""Exports of a result snapshot: the verifiable anonymised ballot export (JSON), Excel, CSV and PDF.
+
+Every export carries the snapshot's own rows, digit for digit. The JSON
+export holds everything needed to recompute the ranking and the digest from
+it alone (verify_export), and no rater identity: ballots are listed by
+receipt code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from voting.models import Ballot, BallotValue
+
+from .models import ResultSnapshot
+from .scoring import ballot_line, ballots_digest, line_digest, role_tally, snapshot_digest
+
+EXPORT_FORMAT = "kaoping-results/1"
+
+
+def export_document(snapshot: ResultSnapshot) -> dict:
+    """The snapshot with its counting ballots, anonymised: receipt, presentation, department, role, points."""
+    counted = [ballot_id for ballot_id, _total in json.loads(snapshot.inputs)["ballots"]]
+    ballots: dict[int, dict] = {}
+    for ballot_id, receipt, presentation_id, department, role in (
+        Ballot.objects.filter(pk__in=counted)
+        .values_list("pk", "receipt", "presentation_id", "presentation__department__code", "role__code")
+        .iterator(chunk_size=10000)
+    ):
+        ballots[ballot_id] = {
+            "receipt": receipt,
+            "presentation": presentation_id,
+            "department": department,
+            "role": role,
+            "points": {},
+        }
+    for ballot_id, criterion, points in (
+        BallotValue.objects.filter(ballot_id__in=counted)
+        .values_list("ballot_id", "criterion__code", "points")
+        .iterator(chunk_size=20000)
+    ):
+        ballots[ballot_id]["points"][criterion] = str(points)
+    return {
+        "format": EXPORT_FORMAT,
+        "meeting": {
+            "id": snapshot.meeting_id,
+            "title": snapshot.meeting.title,
+            "date": snapshot.meeting.date.isoformat(),
+        },
+        "snapshot": snapshot.pk,
+        "computed_at": snapshot.computed_at.isoformat(),
+        "published_at": snapshot.published_at.isoformat() if snapshot.published_at else None,
+        "digest": snapshot.digest,
+        "config": snapshot.config,
+        "rows": snapshot.rows,
+        "ballots": sorted(ballots.values(), key=lambda b: b["receipt"]),
+    }
+
+
+def verify_export(document: dict) -> list[str]:
+    """Recompute the ranking and the digest from an export alone; return what does not match."""
+    from .services import results_from_config
+
+    problems: list[str] = []
+    if document.get("format") != EXPORT_FORMAT:
+        return [f"not a {EXPORT_FORMAT} export"]
+    config = document["config"]
+    trims = {r["code"]: r["trim"] for r in config["roles"]}
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    digests = []
+    for ballot in sorted(document["ballots"], key=lambda b: b["receipt"]):
+        points = {code: Decimal(value) for code, value in ballot["points"].items()}
+        totals[(ballot["department"], ballot["role"])].append(sum(points.values(), Decimal(0)))
+        digests.append(
+            line_digest(
+                ballot_line(
+                    receipt=ballot["receipt"],
+                    presentation=ballot["presentation"],
+                    department=ballot["department"],
+                    role=ballot["role"],
+                    points=points,
+                )
+            )
+        )
+    tallies = {key: role_tally(values, trims[key[1]]) for key, values in totals.items()}
+    rows = [row.as_dict() for row in results_from_config(config, tallies)]
+    if rows != document["rows"]:
+        by_code = {r["department"]: r for r in document["rows"]}
+        for row in rows:
+            theirs = by_code.get(row["department"])
+            if theirs != row:
+                fields = sorted(k for k in row if theirs is None or theirs.get(k) != row[k])
+                problems.append(f"department {row['department']}: recomputed {', '.join(fields)} differ")
+        if not problems:
+            problems.append("rows differ in order or number")
+    digest = snapshot_digest(ballots_sha256=ballots_digest(digests), config=config, rows=document["rows"])
+    if digest != document["digest"]:
+        problems.append(f"digest {digest} does not match the export's {document['digest']}")
+    return problems
+
+
+# --- tables for people ------------------------------------------------------------------------------
+
+
+def _mark(row: dict) -> str:
+    if row["reward"]:
+        return _("Commended (通报表扬)")
+    if row["admonition"]:
+        return _("Admonition talk (诫勉谈话)")
+    return ""
+
+
+def flag_words(flags: list[str], missing_roles: list[str] | None = None) -> str:
+    words = {
+        "missing_roles": _("some rater roles sent no ballot (weights renormalised)"),
+        "no_ballots": _("no ballot at all: not ranked"),
+        "missing_component": _("a component score is missing: not ranked"),
+        "boundary_conflict": _("tied at both the reward and the admonition boundary: for the organizers to decide"),
+    }
+    out = [words.get(flag, flag) for flag in flags]
+    if missing_roles and "missing_roles" in flags:
+        out[flags.index("missing_roles")] += f" ({', '.join(missing_roles)})"
+    return "; ".join(out)
+
+
+def neutralise(value):
+    """A text cell starting with = + - @ (or a control character) must not become a formula in Excel."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def ranking_table(snapshot: ResultSnapshot) -> tuple[list[str], list[list]]:
+    roles = [r["code"] for r in snapshot.config["roles"]]
+    components = [c["code"] for c in snapshot.config["components"]]
+    header = [
+        _("Rank"),
+        _("Bottom rank"),
+        _("Department code"),
+        _("Department"),
+        _("Category"),
+        *[_("Role score") + " " + code for code in roles],
+        _("Meeting score"),
+        *[_("Component") + " " + code for code in components],
+        _("Adjustments"),
+        _("Final score"),
+        _("Result"),
+        _("Notes"),
+    ]
+    rows = []
+    for row in snapshot.rows:
+        rows.append(
+            [
+                row["rank"],
+                row["bottom_rank"],
+                row["department"],
+                row["name"],
+                row["category"],
+                *[row["role_scores"][code]["score"] for code in roles],
+                row["meeting_score"],
+                *[row["components"].get(code) for code in components],
+                row["adjustments"],
+                row["final"],
+                _mark(row),
+                flag_words(row["flags"], row.get("missing_roles")),
+            ]
+        )
+    return header, rows
+
+
+def to_csv(snapshot: ResultSnapshot) -> str:
+    header, rows = ranking_table(snapshot)
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with a BOM
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    writer.writerow([])
+    writer.writerow([_("Digest (SHA-256)"), snapshot.digest])
+    return out.getvalue()
+
+
+def to_xlsx(snapshot: ResultSnapshot) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Ranking")
+    header, rows = ranking_table(snapshot)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    numeric = {i for i, name in enumerate(header) if i >= 5 and i < len(header) - 2}
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            if i in numeric and isinstance(value, str):
+                cells.append(Decimal(value))
+            else:
+                cells.append(neutralise(value))
+        sheet.append(cells)
+    for column in sheet.iter_cols(min_row=2):
+        for cell in column:
+            if isinstance(cell.value, (Decimal, float)):
+                cell.number_format = "0.0000"
+    for role in snapshot.config["roles"]:
+        role_sheet = workbook.create_sheet((_("Rater role") + " " + role["code"])[:31])
+        role_sheet.append(
+            [
+                _("Department code"),
+                _("Department"),
+                _("Role score"),
+                _("Ballots counted"),
+                _("Ballots kept"),
+                _("Weight"),
+                _("Trim"),
+            ]
+        )
+        for row in snapshot.rows:
+            score = row["role_scores"][role["code"]]
+            role_sheet.append(
+                [
+                    row["department"],
+                    neutralise(row["name"]),
+                    Decimal(score["score"]) if score["score"] is not None else None,
+                    score["ballots"],
+                    score["kept"],
+                    Decimal(role["weight"]),
+                    role["trim"],
+                ]
+            )
+    about = workbook.create_sheet(_("About"))
+    about.append([_("Meeting"), neutralise(snapshot.meeting.title)])
+    about.append([_("Computed at"), timezone.localtime(snapshot.computed_at).strftime("%Y-%m-%d %H:%M:%S")])
+    about.append([_("Ballots counted"), snapshot.ballots_counted])
+    about.append([_("Digest (SHA-256)"), snapshot.digest])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+CJK_FONT_CANDIDATES = [
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+]
+
+
+def cjk_font() -> str:
+    """Register and return an embeddable TrueType CJK font (reportlab cannot embed CFF/OpenType CJK)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "KaopingCJK" in pdfmetrics.getRegisteredFontNames():
+        return "KaopingCJK"
+    configured = getattr(settings, "PDF_CJK_FONT", "")
+    for path in [Path(configured)] if configured else CJK_FONT_CANDIDATES:
+        if path.exists():
+            pdfmetrics.registerFont(TTFont("KaopingCJK", str(path), subfontIndex=0))
+            return "KaopingCJK"
+    raise RuntimeError("No TrueType CJK font found: install fonts-wqy-microhei or set PDF_CJK_FONT")
+
+
+def to_pdf(snapshot: ResultSnapshot) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = cjk_font()
+    title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
+    text_style = ParagraphStyle("text", fontName=font, fontSize=9, leading=13)
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=snapshot.meeting.title,
+        author="Kaoping",
+    )
+    roles = [r["code"] for r in snapshot.config["roles"]]
+    header = [_("Rank"), _("Department"), _("Category"), *roles, _("Meeting score"), _("Final score"), _("Result")]
+    data = [[Paragraph(str(h), cell_style) for h in header]]
+    for row in snapshot.rows:
+        data.append(
+            [
+                row["rank"] if row["rank"] is not None else "-",
+                Paragraph(f"{row['department']} {row['name']}", cell_style),
+                row["category"],
+                *[row["role_scores"][code]["score"] or "-" for code in roles],
+                row["meeting_score"] or "-",
+                row["final"] or "-",
+                Paragraph(_mark(row) or flag_words(row["flags"]), cell_style),
+            ]
+        )
+    table = Table(data, repeatRows=1)
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]
+    for i, row in enumerate(snapshot.rows, start=1):
+        if row["reward"]:
+            style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#e7f4ea")))
+        elif row["admonition"]:
+            style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#fde8e7")))
+    table.setStyle(TableStyle(style))
+    computed = timezone.localtime(snapshot.computed_at).strftime("%Y-%m-%d %H:%M")
+    story = [
+        Paragraph(snapshot.meeting.title, title_style),
+        Paragraph(
+            _("Result computed %(time)s from %(n)d ballots. Digest (SHA-256): %(digest)s")
+            % {"time": computed, "n": snapshot.ballots_counted, "digest": snapshot.digest},
+            text_style,
+        ),
+        Spacer(1, 4 * mm),
+        table,
+    ]
+    document.build(story)
+    return out.getvalue()
