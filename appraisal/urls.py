@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from appraisal import views as appraisal_views
 from meetings import api as meetings_api
 from reports import api as reports_api
+from reports import views as reports_views
 from voting import api as voting_api
 from voting import views as voting_views
 
@@ -58,11 +59,25 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", appraisal_views.home, name="home"),
+    path("", reports_views.home, name="home"),
     path("healthz", appraisal_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("voting.urls")),
+    path("console/", reports_views.console_index, name="console"),
+    path("console/m/<int:meeting_id>/", reports_views.console_meeting, name="console-meeting"),
+    path("console/m/<int:meeting_id>/voting", reports_views.console_voting, name="console-voting"),
+    path("console/m/<int:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
+    path("console/m/<int:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
+    path("console/m/<int:meeting_id>/review/", reports_views.console_review, name="console-review"),
+    path("console/m/<int:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
+    path("console/m/<int:meeting_id>/void", reports_views.console_void, name="console-void"),
+    path("console/m/<int:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
+    path("console/m/<int:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
+    path("projector/m/<int:meeting_id>/", reports_views.projector, name="projector"),
+    path("projector/m/<int:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
+    path("results/m/<int:meeting_id>/", reports_views.public_results, name="public-results"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -54,6 +54,7 @@ def _config(meeting: Meeting) -> dict:
             {"code": d.code, "name": d.name, "category": d.category, "order": d.order}
             for d in selectors.scoring_departments(meeting)
         ],
+        "categories": dict(meeting.scheme.categories.order_by("order", "code").values_list("code", "name")),
         # Every input besides the ballots, so an export can be recomputed from itself alone.
         "component_scores": {
             dept: {code: dec(value) for code, value in sorted(scores.items())}

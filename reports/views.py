@@ -1,0 +1,386 @@
+"""Pages of the organizing department (console, review, audit), the projector, and the public.
+
+Organizer pages need a login and the meeting's object permission: organizers
+act, auditors read. Every change goes through the same services as the API.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from appraisal.exceptions import DomainError
+from appraisal.numbers import plain
+from meetings.api import client_ip
+from meetings.models import Meeting, Presentation
+from meetings.permissions import can_organize, meeting_for
+from meetings.selectors import audit_chain_problems, meetings_visible_to
+from meetings.services import countdown_set
+from voting.models import Ballot
+from voting.selectors import meeting_progress
+from voting.services import ballot_void, voting_set
+
+from . import selectors, services
+from .exports import flag_words
+from .models import Adjustment, AggregationRun, ResultSnapshot, Veto
+
+
+def _dashboard(meeting: Meeting) -> str:
+    return reverse("console-meeting", args=[meeting.pk])
+
+
+def _act(request: HttpRequest, action, success: str) -> None:
+    """Run a service for a console form; its refusal becomes a message, never a 500."""
+    try:
+        action()
+    except DomainError as exc:
+        details = "; ".join(e["message"] for e in exc.errors)
+        messages.error(request, f"{exc.message} {details}".strip())
+    else:
+        messages.success(request, success)
+
+
+@login_required
+def console_index(request: HttpRequest) -> HttpResponse:
+    meetings = meetings_visible_to(user=request.user).select_related("rehearsal_of").order_by("-date", "-id")
+    return render(request, "reports/console_index.html", {"meetings": meetings})
+
+
+@login_required
+def console_meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    progress = meeting_progress(meeting)
+    run = AggregationRun.objects.filter(meeting=meeting).order_by("-requested_at").first()
+    roles = list(meeting.scheme.roles.order_by("order", "code").values_list("code", "name"))
+    return render(
+        request,
+        "reports/console_meeting.html",
+        {
+            "meeting": meeting,
+            "progress": progress,
+            "roles": roles,
+            "can_organize": can_organize(request.user, meeting),
+            "run": run,
+            "snapshot": selectors.snapshot_latest(meeting),
+            "open_count": sum(1 for p in progress["presentations"] if p["state"] == Presentation.State.OPEN),
+        },
+    )
+
+
+@login_required
+@require_POST
+def console_voting(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    target = request.POST.get("presentation", "all")
+    presentation_id = int(target) if target.isdigit() else None
+    _act(
+        request,
+        lambda: voting_set(
+            meeting=meeting,
+            presentation_id=presentation_id,
+            action=request.POST.get("action", ""),
+            actor=request.user,
+            ip=client_ip(request),
+        ),
+        _("Voting updated."),
+    )
+    return redirect(_dashboard(meeting))
+
+
+@login_required
+@require_POST
+def console_countdown(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    minutes = request.POST.get("minutes", "")
+    seconds = int(Decimal(minutes) * 60) if minutes.replace(".", "", 1).isdigit() and Decimal(minutes) > 0 else None
+    countdown_set(
+        meeting=meeting, seconds=min(seconds, 3600) if seconds else None, actor=request.user, ip=client_ip(request)
+    )
+    messages.success(request, _("Countdown started.") if seconds else _("Countdown cleared."))
+    return redirect(_dashboard(meeting))
+
+
+@login_required
+@require_POST
+def console_aggregate(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    run = services.aggregation_request(meeting=meeting, actor=request.user, ip=client_ip(request))
+    messages.info(request, _("Aggregation started."))
+    return redirect(_dashboard(meeting) + f"?run={run.pk}")
+
+
+def category_names(snapshot: ResultSnapshot) -> dict[str, str]:
+    return snapshot.config.get("categories", {})
+
+
+def chart_rows(snapshot: ResultSnapshot) -> list[dict]:
+    """Bars for the ranking chart, scaled to the meeting's full mark."""
+    full = Decimal(snapshot.config["full_mark"])
+    return [
+        {
+            "row": row,
+            "width": float(Decimal(row["final"]) / full * 100) if row["final"] else 0,  # an SVG width, not a score
+            "kind": "reward" if row["reward"] else "admonition" if row["admonition"] else "",
+        }
+        for row in snapshot.rows
+        if row["final"] is not None
+    ]
+
+
+@login_required
+def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    snapshot = selectors.snapshot_latest(meeting)
+    context = {
+        "meeting": meeting,
+        "snapshot": snapshot,
+        "can_organize": can_organize(request.user, meeting),
+        "adjustments": Adjustment.objects.filter(meeting=meeting)
+        .select_related("department", "created_by")
+        .order_by("created_at"),
+        "vetoes": Veto.objects.filter(meeting=meeting)
+        .select_related("department", "created_by")
+        .order_by("created_at"),
+        "voided": Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.VOID)
+        .select_related("presentation__department", "role")
+        .order_by("-voided_at"),
+        "departments": Presentation.objects.filter(meeting=meeting).select_related("department").order_by("order"),
+    }
+    if snapshot is not None:
+        context.update(
+            roles=snapshot.config["roles"],
+            stale=services.snapshot_stale_reasons(snapshot),
+            chart=chart_rows(snapshot),
+            rows=[
+                {
+                    **row,
+                    "category_name": category_names(snapshot).get(row["category"], row["category"]),
+                    "notes": flag_words(row["flags"], row.get("missing_roles")),
+                }
+                for row in snapshot.rows
+            ],
+        )
+    return render(request, "reports/console_review.html", context)
+
+
+@login_required
+@require_POST
+def console_publish(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    if request.POST.get("action") == "unpublish":
+        services.snapshot_unpublish(meeting=meeting, actor=request.user, ip=client_ip(request))
+        messages.success(request, _("The result is no longer public."))
+    else:
+        _act(
+            request,
+            lambda: services.snapshot_publish(meeting=meeting, actor=request.user, ip=client_ip(request)),
+            _("The result is published."),
+        )
+    return redirect(reverse("console-review", args=[meeting.pk]))
+
+
+@login_required
+@require_POST
+def console_void(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    _act(
+        request,
+        lambda: ballot_void(
+            meeting=meeting,
+            receipt=request.POST.get("receipt", ""),
+            reason=request.POST.get("reason", ""),
+            actor=request.user,
+            ip=client_ip(request),
+        ),
+        _("The ballot is void. Run the aggregation again."),
+    )
+    return redirect(reverse("console-review", args=[meeting.pk]))
+
+
+@login_required
+@require_POST
+def console_adjust(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """Adjustments and vetoes: add or withdraw, each with its reason."""
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    action = request.POST.get("action")
+    department = request.POST.get("department", "")
+    reason = request.POST.get("reason", "").strip()
+    ip = client_ip(request)
+    if action in ("adjust", "veto") and not reason:
+        messages.error(request, _("Give the reason."))
+    elif action == "adjust":
+        try:
+            points = Decimal(request.POST.get("points", ""))
+            if not points.is_finite() or points == 0 or abs(points) > 1000 or -points.as_tuple().exponent > 4:
+                raise ArithmeticError
+        except ArithmeticError:
+            messages.error(request, _("Points must be a non-zero number such as -2 or 1.5."))
+        else:
+            _act(
+                request,
+                lambda: services.adjustment_add(
+                    meeting=meeting, department_code=department, points=points, reason=reason, actor=request.user, ip=ip
+                ),
+                _("Adjustment recorded. Run the aggregation again."),
+            )
+    elif action == "veto":
+        _act(
+            request,
+            lambda: services.veto_set(
+                meeting=meeting, department_code=department, reason=reason, actor=request.user, ip=ip
+            ),
+            _("Veto recorded. Run the aggregation again."),
+        )
+    elif action == "withdraw-adjustment":
+        adjustment = get_object_or_404(
+            Adjustment,
+            meeting=meeting,
+            pk=request.POST.get("adjustment", "0") if request.POST.get("adjustment", "").isdigit() else 0,
+        )
+        services.adjustment_withdraw(adjustment=adjustment, actor=request.user, ip=ip)
+        messages.success(request, _("Adjustment withdrawn. Run the aggregation again."))
+    elif action == "withdraw-veto":
+        _act(
+            request,
+            lambda: services.veto_withdraw(meeting=meeting, department_code=department, actor=request.user, ip=ip),
+            _("Veto withdrawn. Run the aggregation again."),
+        )
+    return redirect(reverse("console-review", args=[meeting.pk]))
+
+
+@login_required
+def console_audit(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    return render(
+        request,
+        "reports/console_audit.html",
+        {
+            "meeting": meeting,
+            "entries": meeting.audit_entries.order_by("-seq"),
+            "problems": audit_chain_problems(meeting=meeting),
+        },
+    )
+
+
+# --- the projector -----------------------------------------------------------------------------------
+
+
+@login_required
+def projector(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    return render(
+        request,
+        "reports/projector.html",
+        {
+            "meeting": meeting,
+            "state": projector_state(meeting),
+            "i18n": {"progress": _("%(closed)s of %(total)s departments scored")},
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def projector_json(request: HttpRequest, meeting_id: int) -> JsonResponse:
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    response = JsonResponse(projector_state(meeting))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def projector_state(meeting: Meeting) -> dict:
+    """What the hall sees: who is presenting, the countdown, turnout per role; the ranking once published."""
+    progress = meeting_progress(meeting)
+    current = next((p for p in progress["presentations"] if p["state"] == Presentation.State.OPEN), None)
+    published = selectors.snapshot_published(meeting) if not meeting.is_rehearsal else None
+    remaining = None
+    if meeting.countdown_ends_at:
+        remaining = max(0, int((meeting.countdown_ends_at - timezone.now()).total_seconds()))
+    return {
+        "title": meeting.title,
+        "current": None
+        if current is None
+        else {
+            "order": current["order"],
+            "name": current["name"],
+            "expected": current["expected"],
+            "ballots": current["ballots"],
+            "roles": [
+                {"name": r["name"], "expected": r["expected"], "ballots": r["ballots"]}
+                for r in current["roles"].values()
+            ],
+        },
+        "closed": sum(1 for p in progress["presentations"] if p["state"] == Presentation.State.CLOSED),
+        "total": len(progress["presentations"]),
+        "countdown": remaining,
+        "published": None
+        if published is None
+        else [
+            {
+                "rank": r["rank"],
+                "name": r["name"],
+                "category": category_names(published).get(r["category"], r["category"]),
+                "final": r["final"],
+                "reward": r["reward"],
+                "admonition": r["admonition"],
+            }
+            for r in published.rows
+            if r["rank"] is not None
+        ],
+    }
+
+
+# --- the public ----------------------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    published = (
+        ResultSnapshot.objects.filter(published_at__isnull=False, meeting__rehearsal_of__isnull=True)
+        .select_related("meeting")
+        .order_by("-meeting__date")
+    )
+    return render(request, "home.html", {"published": published})
+
+
+def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    snapshot = (
+        ResultSnapshot.objects.filter(
+            meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
+        )
+        .select_related("meeting")
+        .first()
+    )
+    if snapshot is None:
+        return render(request, "reports/public_none.html", status=404)
+    check = None
+    code = request.GET.get("receipt", "").strip()
+    if code:
+        check = selectors.receipt_check(meeting_id=meeting_id, receipt=code[:40])
+    response = render(
+        request,
+        "reports/public_results.html",
+        {
+            "snapshot": snapshot,
+            "meeting": snapshot.meeting,
+            "roles": snapshot.config["roles"],
+            "chart": chart_rows(snapshot),
+            "rows": [
+                {**row, "category_name": category_names(snapshot).get(row["category"], row["category"])}
+                for row in snapshot.rows
+            ],
+            "check": check,
+            "code": code,
+            "full_mark": plain(Decimal(snapshot.config["full_mark"])),
+        },
+    )
+    if not code:
+        response["Cache-Control"] = "public, max-age=60"
+    return response
