@@ -4,7 +4,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from guardian.shortcuts import assign_perm
@@ -60,4 +59,13 @@ class Command(BaseCommand):
         shown = payload["raters"][: options["links"]] + [r for r in payload["raters"] if r["name"]]
         for r in shown:
             out.write(f"  #{r['seat']:<4} {r['role']:<13} {r['name'] or '':<4} {r['url']}")
-        call_command("drf_create_token", "organizer", stdout=out)
+        from rest_framework.authtoken.models import Token
+
+        token, _created = Token.objects.get_or_create(user=users["organizer"])
+        base, pk = settings.PUBLIC_BASE_URL, result.meeting.pk
+        out.write("")
+        out.write(f"Organizer console:  {base}/console/m/{pk}/   (log in as organizer)")
+        out.write(f"Projector:          {base}/projector/m/{pk}/")
+        out.write(f"Public results:     {base}/results/m/{pk}/   (after the organizer publishes)")
+        out.write(f"API docs:           {base}/api/docs/")
+        out.write(f"Organizer API:      curl -H 'Authorization: Token {token.key}' {base}/api/v1/meetings/{pk}/results")
