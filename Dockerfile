@@ -7,4 +7,4 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --no-input
 EXPOSE 8000
-CMD ["gunicorn", "appraisal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "appraisal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
