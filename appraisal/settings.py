@@ -61,6 +61,9 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS"
 # alone cannot link a ballot to a rater seat.
 BALLOT_PSEUDONYM_KEY = os.environ.get("BALLOT_PSEUDONYM_KEY") or "demo-ballot-pseudonym-key"
 
+# A TrueType CJK font for PDF exports and rater cards (default: Debian's fonts-wqy-microhei).
+PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
+
 # Base of the links printed on rater cards (the QR code carries it).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 

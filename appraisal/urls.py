@@ -38,6 +38,13 @@ api_v1 = [
     path("rater/ballots/<str:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
     path("meetings/<int:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
     path("meetings/<int:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
+    path("meetings/<int:meeting_id>/paper", voting_api.PaperEntryApi.as_view(), name="paper-entry"),
+    path(
+        "meetings/<int:meeting_id>/paper/<int:entry_id>/resolve",
+        voting_api.PaperResolveApi.as_view(),
+        name="paper-resolve",
+    ),
+    path("meetings/<int:meeting_id>/surveys/<str:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
     path("meetings/<int:meeting_id>/live", voting_views.live_state, name="live"),
     path(
         "meetings/<int:meeting_id>/snapshots/<int:snapshot_id>/export.<str:fmt>",
@@ -73,6 +80,7 @@ urlpatterns = [
     path("console/m/<int:meeting_id>/void", reports_views.console_void, name="console-void"),
     path("console/m/<int:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
     path("console/m/<int:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
+    path("console/m/<int:meeting_id>/rehearsal", reports_views.rehearsal_create, name="rehearsal-create"),
     path("projector/m/<int:meeting_id>/", reports_views.projector, name="projector"),
     path("projector/m/<int:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
     path("results/m/<int:meeting_id>/", reports_views.public_results, name="public-results"),

@@ -1,5 +1,6 @@
 """The meeting as configured for the day: rules, agenda, rater seats, audit log."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -193,6 +194,41 @@ class Rater(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PanelImport(models.Model):
+    """A checked sheet (departments or a rater panel) waiting for the admin's confirmation.
+
+    The preview stores the rows it checked; the commit creates them all at
+    once, so the admin confirms exactly what the preview showed."""
+
+    class Kind(models.TextChoices):
+        RATERS = "raters", _("rater panel")
+        DEPARTMENTS = "departments", _("departments")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="panel_imports"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    filename = models.CharField(_("file name"), max_length=255)
+    rows = models.JSONField(_("rows"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sheet import")
+        verbose_name_plural = _("sheet imports")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["raters", "departments"]), name="panel_import_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename}"
 
 
 class AuditEntry(models.Model):

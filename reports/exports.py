@@ -13,12 +13,11 @@ import io
 import json
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appraisal.pdf import cjk_font
 from voting.models import Ballot, BallotValue
 
 from .models import ResultSnapshot
@@ -251,27 +250,6 @@ def to_xlsx(snapshot: ResultSnapshot) -> bytes:
 
 
 # --- PDF -----------------------------------------------------------------------------------------
-
-CJK_FONT_CANDIDATES = [
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
-    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
-]
-
-
-def cjk_font() -> str:
-    """Register and return an embeddable TrueType CJK font (reportlab cannot embed CFF/OpenType CJK)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if "KaopingCJK" in pdfmetrics.getRegisteredFontNames():
-        return "KaopingCJK"
-    configured = getattr(settings, "PDF_CJK_FONT", "")
-    for path in [Path(configured)] if configured else CJK_FONT_CANDIDATES:
-        if path.exists():
-            pdfmetrics.registerFont(TTFont("KaopingCJK", str(path), subfontIndex=0))
-            return "KaopingCJK"
-    raise RuntimeError("No TrueType CJK font found: install fonts-wqy-microhei or set PDF_CJK_FONT")
 
 
 def to_pdf(snapshot: ResultSnapshot) -> bytes:

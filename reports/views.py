@@ -384,3 +384,22 @@ def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
     if not code:
         response["Cache-Control"] = "public, max-age=60"
     return response
+
+
+@login_required
+@require_POST
+def rehearsal_create(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """A rehearsal with simulated ballots, aggregated: the organizers check forms, weights and rules before the day."""
+    from django.core.exceptions import PermissionDenied
+
+    from meetings.services import meeting_rehearsal_create
+    from voting.simulation import ballots_simulate
+
+    if not request.user.has_perm("meetings.add_meeting"):
+        raise PermissionDenied
+    meeting = get_object_or_404(Meeting, pk=meeting_id, rehearsal_of__isnull=True)
+    result = meeting_rehearsal_create(source=meeting, actor=request.user, ip=client_ip(request))
+    count = ballots_simulate(meeting=result.meeting)
+    services.snapshot_compute(meeting=result.meeting)
+    messages.success(request, _("Rehearsal created with %(n)d simulated ballots and aggregated.") % {"n": count})
+    return redirect(reverse("console-review", args=[result.meeting.pk]))

@@ -1,6 +1,52 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-from .models import Ballot, BallotValue, IdempotencyRecord
+from meetings import admin_views
+from meetings.models import Rater
+from meetings.services import rater_revoke, raters_reissue
+
+from .models import Ballot, BallotValue, IdempotencyRecord, PaperEntry
+from .selectors import seat_ballot_counts
+
+
+@admin.register(Rater)
+class RaterAdmin(admin.ModelAdmin):
+    list_display = ["seat_no", "role", "name", "department", "ballots_cast", "token_issued_at", "revoked_at", "meeting"]
+    list_filter = ["meeting", "role__name"]
+    search_fields = ["name", "=seat_no"]
+    list_select_related = ["role", "department", "meeting"]
+    readonly_fields = ["token_issued_at", "revoked_at"]
+    actions = ["revoke", "reissue_cards"]
+
+    def get_changelist_instance(self, request):
+        """How many ballots each listed seat has cast (never which), in one query for the page."""
+        changelist = super().get_changelist_instance(request)
+        counts = seat_ballot_counts(list(changelist.result_list))
+        for rater in changelist.result_list:
+            rater.ballots_cast_count = counts.get(rater.pk, 0)
+        return changelist
+
+    @admin.display(description=_("ballots cast"))
+    def ballots_cast(self, obj):
+        return getattr(obj, "ballots_cast_count", "–")
+
+    @admin.action(description=_("Issue new cards for the selected seats (old cards stop working)"))
+    def reissue_cards(self, request, queryset):
+        raters = list(queryset.select_related("meeting", "role").order_by("meeting", "seat_no"))
+        meetings = {r.meeting_id for r in raters}
+        if len(meetings) != 1:
+            self.message_user(request, _("Select seats of one meeting at a time."), messages.ERROR)
+            return None
+        issued = raters_reissue(
+            meeting=raters[0].meeting, raters=raters, actor=request.user, ip=request.META.get("REMOTE_ADDR")
+        )
+        return admin_views.cards_response(raters[0].meeting, issued, label="reissued")
+
+    @admin.action(description=_("Revoke the selected seats' tokens"))
+    def revoke(self, request, queryset):
+        for rater in queryset.select_related("meeting"):
+            rater_revoke(rater=rater, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+        self.message_user(request, _("Tokens revoked."), messages.SUCCESS)
 
 
 class BallotValueInline(admin.TabularInline):
@@ -55,6 +101,22 @@ class BallotValueAdmin(admin.ModelAdmin):
 class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ["key", "status_code", "created_at"]
     exclude = ["pseudonym", "response"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaperEntry)
+class PaperEntryAdmin(admin.ModelAdmin):
+    """Read here; entering and resolving go through the console (two people, audited)."""
+
+    list_display = ["seat_no", "presentation", "state", "first_by", "second_by", "resolved_by", "updated_at"]
+    list_filter = ["state", "presentation__meeting"]
+    list_select_related = ["presentation__department", "first_by", "second_by", "resolved_by"]
+    exclude = ["pseudonym"]
 
     def has_add_permission(self, request):
         return False

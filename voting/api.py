@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -189,3 +190,126 @@ class ProgressApi(APIView):
         response = Response(selectors.meeting_progress(meeting))
         response["Cache-Control"] = "no-store"
         return response
+
+
+class PaperEntryInput(serializers.Serializer):
+    seat = serializers.IntegerField(min_value=1)
+    presentation = serializers.IntegerField(min_value=1)
+    scores = serializers.JSONField()
+
+
+def paper_payload(entry) -> dict:
+    from .selectors import receipt_display
+
+    return {
+        "id": entry.pk,
+        "seat": entry.seat_no,
+        "presentation": entry.presentation_id,
+        "state": entry.state,
+        "receipt": receipt_display(entry.ballot.receipt) if entry.ballot_id else None,
+    }
+
+
+class PaperEntryApi(APIView):
+    """Paper ballots, typed in twice by two people (blind); they count once both agree."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=PaperEntryInput,
+        responses={
+            201: OpenApiResponse(description="entry recorded"),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request, meeting_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = PaperEntryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.paper_entry_submit(
+            meeting=meeting,
+            seat_no=data.validated_data["seat"],
+            presentation_id=data.validated_data["presentation"],
+            scores=data.validated_data["scores"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response(paper_payload(entry), status=201)
+
+
+class PaperResolveInput(serializers.Serializer):
+    scores = serializers.JSONField()
+
+
+class PaperResolveApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=PaperResolveInput,
+        responses={
+            200: OpenApiResponse(description="resolved"),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request, meeting_id: int, entry_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = PaperResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.paper_entry_resolve(
+            meeting=meeting,
+            entry_id=entry_id,
+            scores=data.validated_data["scores"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response(paper_payload(entry))
+
+
+class SurveyImportApi(APIView):
+    """A role's survey ballots from a sheet (.xlsx or .csv, field "file")."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": dict},
+        responses={201: OpenApiResponse(description="ballots imported"), 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def post(self, request, meeting_id: int, role: str):
+        from meetings.panel_sheets import SheetInvalid
+
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(
+                _('Send the sheet in the field "file".'),
+                errors=[{"path": "file", "message": _("This field is required.")}],
+            )
+        try:
+            count = services.survey_import(
+                meeting=meeting,
+                role_code=role,
+                fileobj=upload,
+                filename=upload.name,
+                actor=request.user,
+                ip=client_ip(request),
+            )
+        except SheetInvalid as exc:
+            raise InvalidInput(
+                _("The sheet has problems; nothing was imported."),
+                errors=[
+                    {
+                        "path": f"row {p['row'] or '-'} / {p['column'] or '-'}",
+                        "message": p["message"],
+                        "row": p["row"],
+                        "column": p["column"],
+                    }
+                    for p in exc.problems
+                ],
+            ) from exc
+        return Response({"role": role, "ballots": count}, status=201)

@@ -6,6 +6,7 @@ key and the seat can find the seat's ballot; a database dump alone cannot
 tell who cast which ballot.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -107,3 +108,66 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class PaperEntry(models.Model):
+    """A paper ballot typed in by staff, twice, blind. It counts only once two people agree (or
+    an organizer resolves a mismatch). Keyed by the seat's pseudonym, like ballots."""
+
+    class State(models.TextChoices):
+        AWAITING_SECOND = "awaiting", _("awaiting the second entry")
+        MATCHED = "matched", _("both entries match: counted")
+        MISMATCH = "mismatch", _("entries differ: to be resolved")
+        RESOLVED = "resolved", _("resolved by an organizer: counted")
+
+    presentation = models.ForeignKey(
+        Presentation, verbose_name=_("presentation"), on_delete=models.PROTECT, related_name="paper_entries"
+    )
+    role = models.ForeignKey(RaterRole, verbose_name=_("rater role"), on_delete=models.PROTECT, related_name="+")
+    pseudonym = models.CharField(_("seat pseudonym"), max_length=64, editable=False)
+    seat_no = models.PositiveIntegerField(_("seat number"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.AWAITING_SECOND)
+    first_scores = models.JSONField(_("first entry"))
+    first_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("first entered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    second_scores = models.JSONField(_("second entry"), null=True, blank=True)
+    second_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("second entered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ballot = models.ForeignKey(
+        Ballot, verbose_name=_("ballot"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("paper ballot entry")
+        verbose_name_plural = _("paper ballot entries")
+        ordering = ["presentation", "seat_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["presentation", "pseudonym"], name="paper_entry_one_per_seat"),
+            models.CheckConstraint(
+                condition=Q(state__in=["awaiting", "matched", "mismatch", "resolved"]), name="paper_entry_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["matched", "resolved"]) | Q(ballot__isnull=False),
+                name="paper_entry_counted_has_ballot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seat_no} {self.presentation_id} {self.state}"

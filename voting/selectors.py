@@ -306,3 +306,14 @@ def meeting_live_state(meeting_id: int) -> dict | None:
         logger.warning("cache unavailable; live state served from the database")
     _local_live[meeting_id] = (now, state)
     return state
+
+
+def seat_ballot_counts(raters: list[Rater]) -> dict[int, int]:
+    """How many ballots each seat has cast (never which), in one query."""
+    by_pseudonym = {rater_pseudonym(r): r.pk for r in raters}
+    counts = (
+        Ballot.objects.filter(pseudonym__in=list(by_pseudonym), state=Ballot.State.SUBMITTED)
+        .values("pseudonym")
+        .annotate(n=Count("pk"))
+    )
+    return {by_pseudonym[row["pseudonym"]]: row["n"] for row in counts}

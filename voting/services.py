@@ -187,6 +187,78 @@ def request_fingerprint(presentation_id: int, scores) -> str:
     return hashlib.sha256(canonical_json({"presentation": presentation_id, "scores": normalised}).encode()).hexdigest()
 
 
+def scores_as_sent(form: Sequence[FormCriterion], values) -> dict[str, str]:
+    codes = {c.id: c.code for c in form}
+    grade_codes = {g_id: code for c in form for code, (g_id, _p) in c.grades.items()}
+    return {codes[c]: grade_codes[g] if g else str(p.quantize(FOUR_PLACES)) for c, g, p in values}
+
+
+def ballot_store(
+    *, presentation: Presentation, role: RaterRole, pseudonym: str, form, values, source: str
+) -> tuple[Ballot, bool]:
+    """Create or replace the seat's ballot for a presentation: total and canonical line digest computed once.
+
+    The callers have checked every rule; a voided ballot is never overwritten.
+    """
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict
+
+    codes = {c.id: c.code for c in form}
+    ballot = Ballot.objects.filter(presentation=presentation, pseudonym=pseudonym).first()
+    if ballot is not None and ballot.state == Ballot.State.VOID:
+        raise Conflict(_("Your ballot for this presentation was voided by the organizers."), code="ballot_void")
+    created = ballot is None
+    if created:
+        ballot = Ballot(presentation=presentation, role=role, pseudonym=pseudonym, receipt=receipt_generate())
+    ballot.source = source
+    ballot.total = sum((points for _c, _g, points in values), Decimal(0))
+    ballot.line_sha256 = line_digest(
+        ballot_line(
+            receipt=ballot.receipt,
+            presentation=presentation.pk,
+            department=presentation.department.code,
+            role=role.code,
+            points={codes[c]: points for c, _g, points in values},
+        )
+    )
+    ballot.save()
+    if not created:
+        ballot.values.all().delete()
+    BallotValue.objects.bulk_create(
+        [BallotValue(ballot=ballot, criterion_id=c, grade_id=g, points=p) for c, g, p in values]
+    )
+    return ballot, created
+
+
+def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_id: int) -> None:
+    """Refuse (409) a ballot that would give the quota grade more often than the meeting allows."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict
+
+    limit = quota_limit(meeting, Presentation.objects.filter(meeting_id=meeting.pk).count())
+    if limit is None:
+        return
+    quota_grade = next(
+        (
+            c.grades[meeting.excellent_quota_grade][0]
+            for c in form
+            if c.code == meeting.excellent_quota_criterion and meeting.excellent_quota_grade in c.grades
+        ),
+        None,
+    )
+    if quota_grade is None or not any(grade_id == quota_grade for _c, grade_id, _p in values):
+        return
+    used = quota_used(pseudonym=pseudonym, meeting=meeting, exclude_presentation_id=presentation_id)
+    if used + 1 > limit:
+        raise Conflict(
+            _("You have already given this grade %(used)d times; at most %(limit)d are allowed.")
+            % {"used": used, "limit": limit},
+            code="quota_exceeded",
+        )
+
+
 @transaction.atomic
 def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
     """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
@@ -233,54 +305,17 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
 
-    limit = quota_limit(meeting, Presentation.objects.filter(meeting_id=meeting.pk).count())
-    if limit is not None:
-        quota_grade = next(
-            (
-                c.grades[meeting.excellent_quota_grade][0]
-                for c in form
-                if c.code == meeting.excellent_quota_criterion and meeting.excellent_quota_grade in c.grades
-            ),
-            None,
-        )
-        if quota_grade is not None and any(grade_id == quota_grade for _c, grade_id, _p in values):
-            used = quota_used(pseudonym=pseudonym, meeting=meeting, exclude_presentation_id=presentation.pk)
-            if used + 1 > limit:
-                raise Conflict(
-                    _("You have already given this grade %(used)d times; at most %(limit)d are allowed.")
-                    % {"used": used, "limit": limit},
-                    code="quota_exceeded",
-                )
+    quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation.pk)
 
-    total = sum((points for _c, _g, points in values), Decimal(0))
-    codes = {c.id: c.code for c in form}
-    ballot = Ballot.objects.filter(presentation=presentation, pseudonym=pseudonym).first()
-    if ballot is not None and ballot.state == Ballot.State.VOID:
-        raise Conflict(_("Your ballot for this presentation was voided by the organizers."), code="ballot_void")
-    created = ballot is None
-    if created:
-        ballot = Ballot(
-            presentation=presentation, role_id=rater.role_id, pseudonym=pseudonym, receipt=receipt_generate()
-        )
-    ballot.total = total
-    ballot.line_sha256 = line_digest(
-        ballot_line(
-            receipt=ballot.receipt,
-            presentation=presentation.pk,
-            department=presentation.department.code,
-            role=rater.role.code,
-            points={codes[c]: points for c, _g, points in values},
-        )
+    ballot, created = ballot_store(
+        presentation=presentation,
+        role=rater.role,
+        pseudonym=pseudonym,
+        form=form,
+        values=values,
+        source=Ballot.Source.PHONE,
     )
-    ballot.save()
-    if not created:
-        ballot.values.all().delete()
-    BallotValue.objects.bulk_create(
-        [BallotValue(ballot=ballot, criterion_id=c, grade_id=g, points=p) for c, g, p in values]
-    )
-    grade_codes = {g_id: code for c in form for code, (g_id, _p) in c.grades.items()}
-    sent = {codes[c]: grade_codes[g] if g else str(p.quantize(FOUR_PLACES)) for c, g, p in values}
-    payload = ballot_payload(ballot, sent, presentation.department.code)
+    payload = ballot_payload(ballot, scores_as_sent(form, values), presentation.department.code)
     status = 201 if created else 200
     if idempotency_key:
         IdempotencyRecord.objects.create(
@@ -403,3 +438,200 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
         },
     )
     return ballot
+
+
+# --- paper ballots and surveys --------------------------------------------------------------------
+
+
+def _entry_scores(form, values) -> dict[str, str]:
+    """Scores in a form two entries can be compared in: 55.5 and 55.50 are the same entry."""
+    return scores_as_sent(form, values)
+
+
+@transaction.atomic
+def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, scores, actor, ip: str | None):
+    """Type in a paper ballot. The first entry waits; a second person's identical entry makes it count;
+    a different one marks the pair for an organizer to resolve. Nothing counts before that. Audited."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict, InvalidInput, NotFound, PermissionRefused
+    from meetings.services import audit_record
+
+    from .models import PaperEntry
+
+    rater = Rater.objects.select_related("role").filter(meeting=meeting, seat_no=seat_no).first()
+    presentation = Presentation.objects.select_related("department").filter(meeting=meeting, pk=presentation_id).first()
+    if rater is None or presentation is None:
+        raise NotFound(_("No such seat or presentation in this meeting."))
+    if rater.department_id is not None and rater.department_id == presentation.department_id:
+        raise PermissionRefused(_("You may not score your own department (recusal)."), code="recused")
+    if presentation.state == Presentation.State.PENDING:
+        raise Conflict(_("Voting for this presentation has not opened yet."), code="voting_not_open")
+    form = role_form(rater.role)
+    values, errors = scores_validate(form, scores)
+    if errors:
+        raise InvalidInput(_("Some scores are not valid."), errors=errors)
+    pseudonym = rater_pseudonym(rater)
+    entered = _entry_scores(form, values)
+    entry = PaperEntry.objects.select_for_update().filter(presentation=presentation, pseudonym=pseudonym).first()
+    if entry is None:
+        entry = PaperEntry.objects.create(
+            presentation=presentation,
+            role=rater.role,
+            pseudonym=pseudonym,
+            seat_no=rater.seat_no,
+            first_scores=entered,
+            first_by=actor,
+        )
+        action = "paper.first_entry"
+    elif entry.state != PaperEntry.State.AWAITING_SECOND:
+        raise Conflict(_("This paper ballot has already been entered twice."), code="paper_done")
+    elif entry.first_by_id == actor.pk:
+        raise Conflict(_("The second entry must be typed by another person."), code="paper_same_person")
+    else:
+        entry.second_scores, entry.second_by = entered, actor
+        if entered == entry.first_scores:
+            quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation.pk)
+            entry.ballot, _created = ballot_store(
+                presentation=presentation,
+                role=rater.role,
+                pseudonym=pseudonym,
+                form=form,
+                values=values,
+                source=Ballot.Source.PAPER,
+            )
+            entry.state = PaperEntry.State.MATCHED
+        else:
+            entry.state = PaperEntry.State.MISMATCH
+        entry.save()
+        action = f"paper.{entry.state}"
+    audit_record(
+        meeting=meeting, actor=actor, ip=ip, action=action, details={"seat": seat_no, "presentation": presentation.pk}
+    )
+    return entry
+
+
+@transaction.atomic
+def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: str | None):
+    """An organizer decides a mismatched paper ballot after looking at the paper. Audited."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict, InvalidInput, NotFound
+    from meetings.services import audit_record
+
+    from .models import PaperEntry
+
+    entry = (
+        PaperEntry.objects.select_for_update()
+        .select_related("presentation__department", "role")
+        .filter(pk=entry_id, presentation__meeting=meeting)
+        .first()
+    )
+    if entry is None:
+        raise NotFound(_("No such paper ballot entry."))
+    if entry.state != PaperEntry.State.MISMATCH:
+        raise Conflict(_("Only entries that differ are resolved."), code="paper_not_mismatch")
+    form = role_form(entry.role)
+    values, errors = scores_validate(form, scores)
+    if errors:
+        raise InvalidInput(_("Some scores are not valid."), errors=errors)
+    quota_check(
+        meeting=meeting, form=form, values=values, pseudonym=entry.pseudonym, presentation_id=entry.presentation_id
+    )
+    entry.ballot, _created = ballot_store(
+        presentation=entry.presentation,
+        role=entry.role,
+        pseudonym=entry.pseudonym,
+        form=form,
+        values=values,
+        source=Ballot.Source.PAPER,
+    )
+    entry.state, entry.resolved_by = PaperEntry.State.RESOLVED, actor
+    entry.save()
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="paper.resolved",
+        details={"seat": entry.seat_no, "presentation": entry.presentation_id},
+    )
+    return entry
+
+
+@transaction.atomic
+def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, actor, ip: str | None) -> int:
+    """A role's ballots collected outside the hall (电话满意度调查), one row per ballot: the department
+    (code or name) and a column per criterion (code or name). Every row is checked like a phone
+    ballot; any problem refuses the whole sheet. Each ballot gets a receipt code. Audited."""
+    import uuid
+
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import InvalidInput, NotFound
+    from meetings.panel_sheets import SURVEY_FIXED_COLUMNS, SheetInvalid, map_columns, problem, read_rows
+    from meetings.services import audit_record
+
+    role = RaterRole.objects.filter(scheme_id=meeting.scheme_id, code=role_code).first()
+    if role is None:
+        raise NotFound(_('Unknown role "%(code)s".') % {"code": role_code})
+    form = role_form(role)
+    header, rows = read_rows(fileobj, filename)
+    columns = map_columns(header, SURVEY_FIXED_COLUMNS, {"department"})
+    by_header = {}
+    for criterion in form:
+        for name in header:
+            if name.strip() in (criterion.code, criterion.name):
+                by_header[criterion.code] = name
+    missing = [c.name for c in form if c.code not in by_header]
+    if missing:
+        raise SheetInvalid([problem(1, None, _("Missing column: %(columns)s.") % {"columns": ", ".join(missing)})])
+    presentations = {}
+    for p in Presentation.objects.filter(meeting=meeting).select_related("department"):
+        presentations[p.department.code] = presentations[p.department.name] = p
+    labels = {c.code: {label: code for code, label in c.grade_labels.items()} for c in form}
+    problems, ballots = [], []
+    batch = uuid.uuid4().hex[:12]
+    for number, values in rows:
+        presentation = presentations.get(str(values.get(columns["department"]) or "").strip())
+        if presentation is None:
+            problems.append(
+                problem(
+                    number,
+                    columns["department"],
+                    _('Unknown department "%(value)s".') % {"value": values.get(columns["department"]) or ""},
+                )
+            )
+            continue
+        scores = {}
+        for criterion in form:
+            raw = values.get(by_header[criterion.code])
+            if criterion.kind == "grade" and isinstance(raw, str):
+                raw = labels[criterion.code].get(raw.strip(), raw.strip())  # 良好 or good
+            scores[criterion.code] = raw if not isinstance(raw, (int, Decimal)) else str(raw)
+        checked, errors = scores_validate(form, scores)
+        for error in errors:
+            code = error["path"].removeprefix("scores.")
+            problems.append(problem(number, by_header.get(code), error["message"]))
+        if not errors:
+            ballots.append(
+                RecordedBallot(
+                    presentation_id=presentation.pk,
+                    role_id=role.pk,
+                    seat_key=f"survey:{batch}:{number}",
+                    values=checked,
+                    source=Ballot.Source.SURVEY,
+                )
+            )
+    if problems:
+        raise SheetInvalid(problems)
+    if not ballots:
+        raise InvalidInput(_("The sheet has no rows."))
+    count = ballots_bulk_record(meeting=meeting, ballots=ballots)
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="survey.imported",
+        details={"role": role_code, "ballots": count, "file": filename, "batch": batch},
+    )
+    return count

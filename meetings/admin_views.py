@@ -1,0 +1,158 @@
+"""Admin pages for rater panels: sheets in with a preview, cards out, copies and rehearsals."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from appraisal.exceptions import DomainError
+
+from .cards import cards_pdf
+from .models import Meeting, PanelImport, Rater
+from .panel_sheets import DEPARTMENT_COLUMNS, PANEL_COLUMNS, SheetInvalid
+from .services import meeting_copy, panel_import_commit, panel_import_preview
+
+
+def cards_response(meeting: Meeting, issued, *, label: str) -> HttpResponse:
+    response = HttpResponse(
+        cards_pdf(meeting=meeting, raters=issued, base_url=settings.PUBLIC_BASE_URL), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}-{label}-cards.pdf"'
+    response["Cache-Control"] = "no-store"  # it carries live tokens
+    return response
+
+
+def panel_summary(meeting: Meeting) -> list[dict]:
+    """Seats per role beside its weight and trim; a role with too few seats to trim gets a warning."""
+    seats = dict(
+        Rater.objects.filter(meeting=meeting, revoked_at__isnull=True)
+        .values_list("role_id")
+        .annotate(n=Count("pk"))
+        .values_list("role_id", "n")
+    )
+    rows = []
+    for role in meeting.scheme.roles.order_by("order", "code"):
+        n = seats.get(role.pk, 0)
+        rows.append(
+            {
+                "role": role,
+                "seats": n,
+                "warning": _("no seats: the role's score will be missing unless a survey is imported")
+                if n == 0
+                else _("%(n)d seats cannot drop %(trim)d highest and %(trim)d lowest: nothing is trimmed")
+                % {"n": n, "trim": role.trim}
+                if n <= 2 * role.trim
+                else "",
+            }
+        )
+    return rows
+
+
+def _guard(request, meeting: Meeting) -> None:
+    if not request.user.has_perm("meetings.change_meeting"):
+        raise PermissionDenied
+
+
+def panel_view(request, model_admin, meeting_id: int):
+    meeting = get_object_or_404(Meeting, pk=meeting_id)
+    _guard(request, meeting)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": Meeting._meta,
+        "meeting": meeting,
+        "title": _("Rater panel of %(title)s") % {"title": meeting.title},
+        "summary": panel_summary(meeting),
+        "kinds": PanelImport.Kind.choices,
+    }
+    if request.method == "POST" and request.POST.get("confirm"):
+        pending = get_object_or_404(PanelImport, pk=request.POST["confirm"], meeting=meeting)
+        try:
+            issued = panel_import_commit(panel_import=pending, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.path)
+        if issued:
+            return cards_response(meeting, issued, label="new")
+        messages.success(request, _("The departments were added to the agenda."))
+        return redirect(request.path)
+    if request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES["file"]
+        try:
+            pending = panel_import_preview(
+                meeting=meeting,
+                kind=request.POST.get("kind", "raters"),
+                fileobj=upload,
+                filename=upload.name,
+                actor=request.user,
+            )
+        except SheetInvalid as exc:
+            context["problems"] = exc.problems
+        else:
+            context["pending"] = pending
+    return render(request, "admin/meetings/panel.html", context)
+
+
+def template_view(request, model_admin, kind: str):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    if kind == "departments":
+        sheet.title = "部门"
+        sheet.append([aliases[1] for aliases in DEPARTMENT_COLUMNS.values()])
+        sheet.append(["D01", "区委办公室", "党群部门"])
+    else:
+        sheet.title = "评委"
+        sheet.append([aliases[1] for aliases in PANEL_COLUMNS.values()])
+        sheet.append(["群众代表", 78, None, None])
+        sheet.append(["群众代表", None, "王芳", "区民政局"])
+    out = io.BytesIO()
+    workbook.save(out)
+    response = HttpResponse(
+        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.xlsx"'
+    return response
+
+
+def copy_view(request, model_admin, meeting_id: int):
+    meeting = get_object_or_404(Meeting, pk=meeting_id)
+    _guard(request, meeting)
+    next_year = meeting.scheme.cycle.year + 1
+    defaults = {
+        "year": next_year,
+        "cycle": meeting.scheme.cycle.name.replace(str(next_year - 1), str(next_year)),
+        "title": meeting.title.replace(str(next_year - 1), str(next_year)),
+        "date": meeting.date.replace(year=meeting.date.year + 1).isoformat(),
+    }
+    errors = []
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in defaults}
+        try:
+            year = int(values["year"])
+            date = datetime.date.fromisoformat(values["date"])
+            if not (1900 <= year <= 2200 and values["cycle"] and values["title"]):
+                raise ValueError
+        except ValueError:
+            errors.append(_("Give a year, a cycle name, a title and a date (YYYY-MM-DD)."))
+        else:
+            result = meeting_copy(
+                source=meeting, cycle_year=year, cycle_name=values["cycle"], title=values["title"], date=date,
+                actor=request.user, ip=request.META.get("REMOTE_ADDR"),
+            )  # fmt: skip
+            return cards_response(result.meeting, result.raters, label="all")
+        defaults = values
+    return render(
+        request,
+        "admin/meetings/copy.html",
+        {**model_admin.admin_site.each_context(request), "opts": Meeting._meta, "meeting": meeting, "values": defaults, "errors": errors,
+         "title": _("Copy to a new cycle")},
+    )  # fmt: skip

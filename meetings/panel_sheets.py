@@ -1,0 +1,285 @@
+"""Admins' sheets (.xlsx or .csv) of departments and rater panels: read and check, row by row.
+
+Pure apart from reading the file: the caller passes what exists (roles,
+departments, categories) and gets back either the rows to create or every
+problem with its row and column. Headers may be English or Chinese, and a
+role, department or category may be named by its code or by its name, as
+the admins' own sheets do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import IO
+
+from django.utils.translation import gettext as _
+
+MAX_ROWS = 20000
+MAX_BYTES = 10 * 1024 * 1024
+
+PANEL_COLUMNS = {
+    "role": ["role", "评委类别", "类别", "评委类型"],
+    "count": ["count", "人数", "席位数"],
+    "name": ["name", "姓名", "评委姓名"],
+    "department": ["department", "所在部门", "回避部门", "单位"],
+}
+DEPARTMENT_COLUMNS = {
+    "code": ["code", "部门代码", "代码", "编号"],
+    "name": ["name", "部门名称", "名称", "部门"],
+    "category": ["category", "部门类别", "类别"],
+}
+SURVEY_FIXED_COLUMNS = {"department": ["department", "部门", "部门代码", "被测评部门"]}
+
+
+class SheetInvalid(Exception):
+    def __init__(self, problems: list[dict]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def problem(row: int | None, column: str | None, message: str) -> dict:
+    return {"row": row, "column": column, "message": str(message)}
+
+
+def read_rows(fileobj: IO[bytes], filename: str) -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
+    """The header and the non-empty rows (with their sheet row numbers) of an .xlsx or .csv file."""
+    data = fileobj.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SheetInvalid(
+            [problem(None, None, _("The file is larger than %(n)d MB.") % {"n": MAX_BYTES // 1024 // 1024})]
+        )
+    if not data.strip():
+        raise SheetInvalid([problem(None, None, _("The file is empty."))])
+    if filename.lower().endswith(".csv"):
+        return _read_csv(data)
+    return _read_xlsx(data)
+
+
+def _read_csv(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetInvalid([problem(None, None, _("The CSV file is neither UTF-8 nor GB18030 text."))])
+    reader = csv.reader(io.StringIO(text))
+    rows = list(reader)
+    if not rows:
+        raise SheetInvalid([problem(None, None, _("The file is empty."))])
+    header = [h.strip() for h in rows[0]]
+    out = []
+    for number, cells in enumerate(rows[1:], start=2):
+        values = {header[i]: cell.strip() for i, cell in enumerate(cells) if i < len(header) and cell.strip()}
+        if values:
+            out.append((number, values))
+    return header, out
+
+
+def _read_xlsx(data: bytes):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise SheetInvalid(
+            [problem(None, None, _("Not a readable .xlsx workbook: %(error)s") % {"error": exc})]
+        ) from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows()
+    try:
+        header_cells = next(rows)
+    except StopIteration:
+        raise SheetInvalid([problem(None, None, _("The sheet is empty."))]) from None
+    header = [str(c.value).strip() if c.value is not None else "" for c in header_cells]
+    problems, out = [], []
+    for number, cells in enumerate(rows, start=2):
+        if number > MAX_ROWS + 1:
+            raise SheetInvalid([problem(number, None, _("At most %(n)d rows.") % {"n": MAX_ROWS})])
+        values = {}
+        for index, cell in enumerate(cells):
+            if index >= len(header) or not header[index]:
+                continue
+            value = getattr(cell, "value", None)
+            if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+                problems.append(
+                    problem(number, header[index], _("Formulas are not accepted; paste the values instead."))
+                )
+                continue
+            if isinstance(value, float):
+                value = Decimal(repr(value))
+            if isinstance(value, str):
+                value = value.strip()
+            if value not in (None, ""):
+                values[header[index]] = value
+        if values:
+            out.append((number, values))
+    if problems:
+        raise SheetInvalid(problems)
+    return header, out
+
+
+def map_columns(header: list[str], columns: dict[str, list[str]], required: set[str]) -> dict[str, str]:
+    """Which header names the sheet used for each field; raises listing the missing columns."""
+    found = {}
+    for field, aliases in columns.items():
+        for name in header:
+            if name.strip().lower() in [a.lower() for a in aliases]:
+                found[field] = name
+                break
+    missing = [columns[f][1] + f" ({f})" for f in sorted(required) if f not in found]
+    if missing:
+        raise SheetInvalid([problem(1, None, _("Missing column: %(columns)s.") % {"columns": ", ".join(missing)})])
+    return found
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    row: int
+    role: str
+    count: int
+    name: str
+    department: str | None
+
+
+def panel_rows(
+    header: list[str],
+    rows: list[tuple[int, dict]],
+    *,
+    roles: dict[str, str],
+    departments: dict[str, str],
+    existing_names: set[tuple[str, str]],
+    max_seats: int,
+) -> list[PanelRow]:
+    """Rows of a rater panel: anonymous seats (role + count) or one named rater (role + name [+ department]).
+
+    ``roles`` and ``departments`` map codes and names to codes.
+    """
+    columns = map_columns(header, PANEL_COLUMNS, {"role"})
+    if not rows:
+        raise SheetInvalid([problem(None, None, _("The sheet has no rows."))])
+    problems: list[dict] = []
+    out: list[PanelRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    seats = 0
+    for number, values in rows:
+        get = {field: values.get(name) for field, name in columns.items()}
+        role = roles.get(str(get.get("role") or "").strip())
+        if role is None:
+            problems.append(
+                problem(number, columns["role"], _('Unknown role "%(value)s".') % {"value": get.get("role") or ""})
+            )
+        name = str(get.get("name") or "").strip()
+        count = 1
+        if get.get("count") not in (None, ""):
+            try:
+                count_value = Decimal(str(get["count"]))
+                if count_value != count_value.to_integral_value() or not 1 <= count_value <= 5000:
+                    raise InvalidOperation
+                count = int(count_value)
+            except (InvalidOperation, ValueError):
+                problems.append(
+                    problem(number, columns["count"], _("The number of seats must be a whole number from 1 to 5000."))
+                )
+                continue
+            if name:
+                problems.append(
+                    problem(
+                        number,
+                        columns["name"],
+                        _("Give either a number of anonymous seats or one rater's name, not both."),
+                    )
+                )
+        elif not name:
+            problems.append(
+                problem(
+                    number,
+                    columns.get("name", columns["role"]),
+                    _("Give a rater's name, or a number of anonymous seats."),
+                )
+            )
+        if len(name) > 100:
+            problems.append(problem(number, columns["name"], _("At most %(n)d characters.") % {"n": 100}))
+        department = None
+        if get.get("department") not in (None, ""):
+            department = departments.get(str(get["department"]).strip())
+            if department is None:
+                problems.append(
+                    problem(
+                        number,
+                        columns["department"],
+                        _('Unknown department "%(value)s".') % {"value": get["department"]},
+                    )
+                )
+        if name and role:
+            key = (role, name)
+            if key in existing_names:
+                problems.append(problem(number, columns["name"], _("This rater is already on the panel.")))
+            elif key in seen:
+                problems.append(
+                    problem(number, columns["name"], _("Listed twice (also row %(row)d).") % {"row": seen[key]})
+                )
+            seen.setdefault(key, number)
+        seats += count
+        if role:
+            out.append(PanelRow(row=number, role=role, count=count, name=name, department=department))
+    if seats > max_seats:
+        problems.append(
+            problem(None, columns.get("count"), _("At most %(n)d rater seats in one meeting.") % {"n": max_seats})
+        )
+    if problems:
+        raise SheetInvalid(problems)
+    return out
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    row: int
+    code: str
+    name: str
+    category: str
+
+
+def department_rows(
+    header: list[str], rows: list[tuple[int, dict]], *, categories: dict[str, str], existing_codes: set[str]
+) -> list[DepartmentRow]:
+    """Rows of a department sheet; ``categories`` maps codes and names to codes."""
+    columns = map_columns(header, DEPARTMENT_COLUMNS, {"code", "name", "category"})
+    if not rows:
+        raise SheetInvalid([problem(None, None, _("The sheet has no rows."))])
+    problems: list[dict] = []
+    out: list[DepartmentRow] = []
+    seen: dict[str, int] = {}
+    for number, values in rows:
+        code = str(values.get(columns["code"]) or "").strip()
+        name = str(values.get(columns["name"]) or "").strip()
+        category = categories.get(str(values.get(columns["category"]) or "").strip())
+        if not code or not all(ch.isalnum() or ch in "_-." for ch in code) or len(code) > 50:
+            problems.append(
+                problem(number, columns["code"], _("A code may contain letters, digits, '_', '-' and '.' only."))
+            )
+        elif code in existing_codes:
+            problems.append(problem(number, columns["code"], _("This department is already in the meeting.")))
+        elif code in seen:
+            problems.append(
+                problem(number, columns["code"], _("Listed twice (also row %(row)d).") % {"row": seen[code]})
+            )
+        seen.setdefault(code, number)
+        if not name or len(name) > 200:
+            problems.append(problem(number, columns["name"], _("Must be a non-empty text.")))
+        if category is None:
+            problems.append(
+                problem(
+                    number,
+                    columns["category"],
+                    _('Unknown category "%(code)s".') % {"code": values.get(columns["category"]) or ""},
+                )
+            )
+        out.append(DepartmentRow(row=number, code=code, name=name, category=category or ""))
+    if problems:
+        raise SheetInvalid(problems)
+    return out
