@@ -81,6 +81,7 @@ urlpatterns = [
     path("console/m/<int:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
     path("console/m/<int:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
     path("console/m/<int:meeting_id>/rehearsal", reports_views.rehearsal_create, name="rehearsal-create"),
+    path("console/m/<int:meeting_id>/paper/", reports_views.console_paper, name="console-paper"),
     path("projector/m/<int:meeting_id>/", reports_views.projector, name="projector"),
     path("projector/m/<int:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
     path("results/m/<int:meeting_id>/", reports_views.public_results, name="public-results"),

@@ -403,3 +403,122 @@ def rehearsal_create(request: HttpRequest, meeting_id: int) -> HttpResponse:
     services.snapshot_compute(meeting=result.meeting)
     messages.success(request, _("Rehearsal created with %(n)d simulated ballots and aggregated.") % {"n": count})
     return redirect(reverse("console-review", args=[result.meeting.pk]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """Paper ballots typed in twice by two staff members (blind), and survey sheets of a role."""
+    from meetings.models import Rater
+    from meetings.panel_sheets import SheetInvalid
+    from voting.models import PaperEntry
+    from voting.selectors import role_form
+    from voting.services import paper_entry_resolve, paper_entry_submit, survey_import
+
+    meeting = meeting_for(request.user, meeting_id, write=True)
+    ip = client_ip(request)
+    problems = []
+    if request.method == "POST":
+        action = request.POST.get("action")
+        scores = {
+            k: v
+            for k, v in request.POST.items()
+            if k not in {"csrfmiddlewaretoken", "action", "seat", "presentation", "entry", "role"}
+        }
+        if action == "enter":
+            _act(
+                request,
+                lambda: paper_entry_submit(
+                    meeting=meeting, seat_no=int(request.POST.get("seat") or 0), presentation_id=int(request.POST.get("presentation") or 0),
+                    scores=scores, actor=request.user, ip=ip,
+                ),
+                _("Entry recorded."),
+            )  # fmt: skip
+        elif action == "resolve":
+            _act(
+                request,
+                lambda: paper_entry_resolve(
+                    meeting=meeting,
+                    entry_id=int(request.POST.get("entry") or 0),
+                    scores=scores,
+                    actor=request.user,
+                    ip=ip,
+                ),
+                _("Resolved: the ballot counts."),
+            )
+        elif action == "survey" and request.FILES.get("file"):
+            upload = request.FILES["file"]
+            try:
+                count = survey_import(
+                    meeting=meeting,
+                    role_code=request.POST.get("role", ""),
+                    fileobj=upload,
+                    filename=upload.name,
+                    actor=request.user,
+                    ip=ip,
+                )
+            except SheetInvalid as exc:
+                problems = exc.problems
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("%(n)d survey ballots imported.") % {"n": count})
+        if not problems:
+            return redirect(reverse("console-paper", args=[meeting.pk]))
+    form_rows, chosen = None, {}
+    seat, presentation_id, resolve_id = (
+        request.GET.get("seat", ""),
+        request.GET.get("presentation", ""),
+        request.GET.get("resolve", ""),
+    )
+    if resolve_id.isdigit():
+        entry = get_object_or_404(
+            PaperEntry, pk=resolve_id, presentation__meeting=meeting, state=PaperEntry.State.MISMATCH
+        )
+        chosen = {"entry": entry}
+        form_rows = _paper_rows(role_form(entry.role))
+    elif seat.isdigit() and presentation_id.isdigit():
+        rater = Rater.objects.select_related("role").filter(meeting=meeting, seat_no=int(seat)).first()
+        presentation = (
+            Presentation.objects.select_related("department").filter(meeting=meeting, pk=int(presentation_id)).first()
+        )
+        if rater is None or presentation is None:
+            messages.error(request, _("No such seat or presentation in this meeting."))
+        else:
+            chosen = {"rater": rater, "presentation": presentation}
+            form_rows = _paper_rows(role_form(rater.role))
+    return render(
+        request,
+        "reports/console_paper.html",
+        {
+            "meeting": meeting,
+            "presentations": Presentation.objects.filter(meeting=meeting)
+            .select_related("department")
+            .order_by("order"),
+            "roles": meeting.scheme.roles.order_by("order", "code"),
+            "entries": PaperEntry.objects.filter(presentation__meeting=meeting)
+            .select_related("presentation__department", "role", "first_by", "second_by")
+            .order_by("-updated_at")[:200],
+            "rows": form_rows,
+            "chosen": chosen,
+            "problems": problems,
+        },
+    )
+
+
+def _paper_rows(form) -> list[dict]:
+    """The role's criteria for a blank, blind entry form (the voting/_criteria.html partial)."""
+    return [
+        {
+            "criterion": c,
+            "value": "",
+            "max": plain(c.max_value) if c.max_value is not None else None,
+            "step": plain(c.step) if c.step is not None else None,
+            "choices": [
+                {"code": code, "label": c.grade_labels[code], "points": plain(points), "disabled": False}
+                for code, (_id, points) in c.grades.items()
+            ],
+            "quota": False,
+        }
+        for c in form
+    ]

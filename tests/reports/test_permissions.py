@@ -163,3 +163,31 @@ def test_console_posts_work_for_the_organizer(world):
     assert meeting.presentations.filter(state="open").count() == 1
     assert "分值必须是非零数字" in bad.content.decode()
     assert not meeting.adjustments.exists()
+
+
+def test_console_paper_page_two_people_make_a_ballot(world):
+    meeting, _snapshot, users = world
+    second = get_user_model().objects.create_user("organizer2", password="pw-organizer-2")
+    assign_perm("meetings.organize_meeting", second, meeting)
+    from meetings.models import Presentation
+    from voting.models import Ballot
+
+    presentation = Presentation.objects.filter(meeting=meeting).order_by("order").last()
+    seat = meeting.raters.filter(role__code="leadership").order_by("seat_no").first().seat_no
+    Ballot.objects.filter(presentation=presentation).delete()
+    data = {"action": "enter", "seat": seat, "presentation": presentation.pk, "performance": "40", "innovation": "20"}
+    first, other = Client(), Client()
+    first.force_login(users["organizer"])
+    other.force_login(second)
+
+    form = first.get(f"/console/m/{meeting.pk}/paper/?seat={seat}&presentation={presentation.pk}").content.decode()
+    first.post(f"/console/m/{meeting.pk}/paper/", data)
+    assert not Ballot.objects.filter(presentation=presentation).exists()
+    other.post(f"/console/m/{meeting.pk}/paper/", data)
+
+    assert 'name="performance"' in form
+    ballot = Ballot.objects.get(presentation=presentation)
+    assert (ballot.source, ballot.total) == ("paper", 60)
+    auditor = Client()
+    auditor.force_login(users["auditor"])
+    assert auditor.get(f"/console/m/{meeting.pk}/paper/").status_code == 403
