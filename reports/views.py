@@ -127,7 +127,7 @@ def chart_rows(snapshot: ResultSnapshot) -> list[dict]:
     return [
         {
             "row": row,
-            "width": float(Decimal(row["final"]) / full * 100) if row["final"] else 0,  # an SVG width, not a score
+            "width": (Decimal(row["final"]) / full * 100).quantize(Decimal("0.01")) if row["final"] else Decimal(0),
             "kind": "reward" if row["reward"] else "admonition" if row["admonition"] else "",
         }
         for row in snapshot.rows
@@ -414,6 +414,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
     from voting.models import PaperEntry
     from voting.selectors import role_form
     from voting.services import paper_entry_resolve, paper_entry_submit, survey_import
+    from voting.views import criteria_rows
 
     meeting = meeting_for(request.user, meeting_id, write=True)
     ip = client_ip(request)
@@ -476,7 +477,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             PaperEntry, pk=resolve_id, presentation__meeting=meeting, state=PaperEntry.State.MISMATCH
         )
         chosen = {"entry": entry}
-        form_rows = _paper_rows(role_form(entry.role))
+        form_rows = criteria_rows(role_form(entry.role))
     elif seat.isdigit() and presentation_id.isdigit():
         rater = Rater.objects.select_related("role").filter(meeting=meeting, seat_no=int(seat)).first()
         presentation = (
@@ -486,7 +487,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             messages.error(request, _("No such seat or presentation in this meeting."))
         else:
             chosen = {"rater": rater, "presentation": presentation}
-            form_rows = _paper_rows(role_form(rater.role))
+            form_rows = criteria_rows(role_form(rater.role))
     return render(
         request,
         "reports/console_paper.html",
@@ -504,21 +505,3 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "problems": problems,
         },
     )
-
-
-def _paper_rows(form) -> list[dict]:
-    """The role's criteria for a blank, blind entry form (the voting/_criteria.html partial)."""
-    return [
-        {
-            "criterion": c,
-            "value": "",
-            "max": plain(c.max_value) if c.max_value is not None else None,
-            "step": plain(c.step) if c.step is not None else None,
-            "choices": [
-                {"code": code, "label": c.grade_labels[code], "points": plain(points), "disabled": False}
-                for code, (_id, points) in c.grades.items()
-            ],
-            "quota": False,
-        }
-        for c in form
-    ]

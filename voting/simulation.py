@@ -19,10 +19,11 @@ from meetings.models import Meeting, Presentation, Rater
 from .services import FormCriterion, RecordedBallot, ballots_bulk_record, role_form
 
 
-def _snap(value: float, criterion: FormCriterion) -> Decimal:
-    step = criterion.step
-    steps = (Decimal(str(max(0.0, value))) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return min(criterion.max_value, steps * step)
+def _snap(quality: float, criterion: FormCriterion) -> Decimal:
+    """A share of the criterion's maximum, snapped to its step grid (the random draw is the only float)."""
+    value = Decimal(repr(max(0.0, quality))) * criterion.max_value
+    steps = (value / criterion.step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return min(criterion.max_value, steps * criterion.step)
 
 
 def _grade(quality: float, criterion: FormCriterion, rng: random.Random, allowed_top: bool) -> tuple[int, Decimal]:
@@ -57,7 +58,7 @@ def ballots_simulate(*, meeting: Meeting, seed: int = 2022, turnout: float = 0.9
             values = []
             for criterion in form:
                 if criterion.kind == "numeric":
-                    values.append((criterion.id, None, _snap(q * float(criterion.max_value), criterion)))
+                    values.append((criterion.id, None, _snap(q, criterion)))
                     continue
                 quota_applies = criterion.code == meeting.excellent_quota_criterion and quota_limit is not None
                 allowed_top = not quota_applies or excellent_given < quota_limit

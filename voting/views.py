@@ -49,18 +49,23 @@ def _rater(request: HttpRequest, token: str) -> tuple[Rater | None, HttpResponse
     return rater, None
 
 
-def _criteria_rows(view: selectors.RaterView, ballot: dict | None, posted: dict | None = None) -> list[dict]:
-    """The form's criteria with the value to show: what was just posted, else the saved ballot."""
+def criteria_rows(
+    form, *, saved: dict | None = None, posted: dict | None = None, view: selectors.RaterView | None = None
+) -> list[dict]:
+    """A form's criteria for the voting/_criteria.html partial, with the value to show: what was just
+    posted, else the saved ballot's. With a rater's view, the quota grade is offered only where allowed."""
+    saved = saved or {}
+    meeting = view.rater.meeting if view is not None else None
     rows = []
-    saved = (ballot or {}).get("scores", {})
-    meeting = view.rater.meeting
-    for criterion in view.form:
+    for criterion in form:
         value = (posted or {}).get(criterion.code, saved.get(criterion.code, ""))
         if criterion.kind == "numeric" and value not in ("", None):
             # A value that is no number is shown back as typed, beside its error message.
             with contextlib.suppress(ArithmeticError):
                 value = plain(Decimal(str(value)))
-        quota = criterion.kind == "grade" and criterion.code == meeting.excellent_quota_criterion
+        quota = (
+            meeting is not None and criterion.kind == "grade" and criterion.code == meeting.excellent_quota_criterion
+        )
         choices = [
             {
                 "code": code,
@@ -169,7 +174,7 @@ def rater_form(request: HttpRequest, token: str, presentation_id: int) -> HttpRe
         view,
         token,
         presentation=presentation,
-        rows=_criteria_rows(view, presentation.ballot, posted),
+        rows=criteria_rows(view.form, saved=(presentation.ballot or {}).get("scores"), posted=posted, view=view),
         errors=errors,
         problem=problem,
         saved=request.GET.get("saved") == "1" and presentation.ballot is not None,
@@ -189,7 +194,7 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
     entries = [
         {
             "presentation": p,
-            "rows": _criteria_rows(view, p.ballot),
+            "rows": criteria_rows(view.form, saved=(p.ballot or {}).get("scores"), view=view),
             "idempotency_key": uuid.uuid4().hex,
             "prefix": f"p{p.id}-",
         }
