@@ -51,6 +51,7 @@ bench: $(BIN)/.dev services
 	command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/burst.py
 	$(BIN)/python bench/report.py
 
 lint: $(BIN)/.dev

@@ -23,6 +23,9 @@ def bench_env() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "ROOT_URLCONF": "bench.urls",
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_ACCESS_LOG": "",
+        # Sync workers measured best on 2 cores (141 ballots/s against 137 with 4 threads each).
+        "GUNICORN_THREADS": os.environ.get("GUNICORN_THREADS", "1"),
     }
 
 

@@ -47,10 +47,13 @@ def _fresh_cache():
     """Throttle counters and cached live state must not leak from one test into another."""
     from django.core.cache import cache
 
-    from voting import selectors
+    from voting import selectors, throttle
 
     cache.clear()
     selectors._local_live.clear()
+    selectors._form_memo.clear()
+    throttle._exceeded_memo.clear()
+    throttle._seen_memo.clear()
     yield
 
 

@@ -63,7 +63,22 @@ class FormCriterion:
         return self.max_value if self.kind == "numeric" else max(points for _id, points in self.grades.values())
 
 
+# Forms are fixed once a meeting is set up; every ballot reads one, so each process keeps them briefly.
+_form_memo: dict[int, tuple[float, list]] = {}
+FORM_MEMO_SECONDS = 30.0
+
+
 def role_form(role: RaterRole) -> list[FormCriterion]:
+    now = time.monotonic()
+    memo = _form_memo.get(role.pk)
+    if memo is not None and now - memo[0] < FORM_MEMO_SECONDS:
+        return memo[1]
+    form = _role_form_read(role)
+    _form_memo[role.pk] = (now, form)
+    return form
+
+
+def _role_form_read(role: RaterRole) -> list[FormCriterion]:
     criteria = Criterion.objects.filter(role=role).prefetch_related("grades").order_by("order", "code")
     return [
         FormCriterion(

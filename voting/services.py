@@ -237,6 +237,8 @@ def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_
 
     from appraisal.exceptions import Conflict
 
+    if meeting.excellent_quota_max_percent is None or not meeting.excellent_quota_criterion:
+        return
     limit = quota_limit(meeting, Presentation.objects.filter(meeting_id=meeting.pk).count())
     if limit is None:
         return

@@ -10,6 +10,7 @@ down the rater path goes on unthrottled rather than failing.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.core.cache import cache
 
@@ -32,12 +33,26 @@ def _failures_key(ip: str) -> str:
     return f"rater-failures:{ip}"
 
 
+# A hall behind one address sends hundreds of requests a second: each process asks the cache
+# about an address at most once a second, and remembers tokens it has already seen working.
+_exceeded_memo: dict[str, tuple[float, bool]] = {}
+_seen_memo: set[str] = set()
+MEMO_SECONDS = 1.0
+
+
 def failures_exceeded(ip: str) -> bool:
-    return (_safe(lambda: cache.get(_failures_key(ip)), 0) or 0) >= FAILURE_LIMIT
+    now = time.monotonic()
+    memo = _exceeded_memo.get(ip)
+    if memo is not None and now - memo[0] < MEMO_SECONDS:
+        return memo[1]
+    exceeded = (_safe(lambda: cache.get(_failures_key(ip)), 0) or 0) >= FAILURE_LIMIT
+    _exceeded_memo[ip] = (now, exceeded)
+    return exceeded
 
 
 def failure_record(ip: str) -> None:
     key = _failures_key(ip)
+    _exceeded_memo.pop(ip, None)
 
     def incr():
         if cache.add(key, 1, WINDOW_SECONDS):
@@ -49,4 +64,9 @@ def failure_record(ip: str) -> None:
 
 def token_seen(token_hash: str) -> bool:
     """Mark a working token as seen; True if it had been seen before."""
-    return not _safe(lambda: cache.add(f"rater-seen:{token_hash}", 1, SEEN_SECONDS), True)
+    if token_hash in _seen_memo:
+        return True
+    seen = not _safe(lambda: cache.add(f"rater-seen:{token_hash}", 1, SEEN_SECONDS), True)
+    if len(_seen_memo) < 100_000:
+        _seen_memo.add(token_hash)
+    return seen

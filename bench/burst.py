@@ -1,0 +1,100 @@
+"""Ballot burst: N raters submit for the open presentation within one burst, while every phone
+keeps polling the meeting state, next to a bare INSERT view under the same load, in the same run.
+
+The load comes from a separate process over loopback (bench/load.py), with the retry pattern of a
+real phone: the same Idempotency-Key is resent after a network error, a 5xx or a 429.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.server import Gunicorn, bench_env  # noqa: E402
+
+os.environ.update(bench_env())
+os.environ["DJANGO_SETTINGS_MODULE"] = "appraisal.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from meetings.services import meeting_import  # noqa: E402
+from voting.models import Ballot  # noqa: E402
+from voting.services import voting_set  # noqa: E402
+
+SIZES = [int(n) for n in os.environ.get("BENCH_RATERS", "500,2000").split(",")]
+
+
+def document(raters: int) -> dict:
+    return {
+        "cycle": {"year": 2031, "name": "压测"},
+        "meeting": {"title": f"压测 {raters}", "date": "2031-01-20", "reward": {"top": 1}, "admonition": {"bottom": 1}},
+        "categories": [{"code": "all", "name": "全部"}],
+        "departments": [{"code": f"D{i}", "name": f"部门{i}", "category": "all"} for i in range(3)],
+        "roles": [
+            {
+                "code": "leadership",
+                "name": "领导",
+                "weight": "1",
+                "trim": 1,
+                "criteria": [
+                    {"code": "performance", "name": "实绩", "kind": "numeric", "max": 60, "step": "0.5"},
+                    {"code": "innovation", "name": "创新", "kind": "numeric", "max": 40, "step": "0.5"},
+                ],
+            }
+        ],
+        "raters": [{"role": "leadership", "count": raters}],
+    }
+
+
+def run_load(server: str, path_kind: str, tokens: list[str], presentation: int, live: str) -> dict:
+    spec = {"server": server, "kind": path_kind, "tokens": tokens, "presentation": presentation, "live": live}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "load.py")],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, body text)")
+    results = []
+    with Gunicorn(workers=int(os.environ.get("BENCH_WORKERS", "4"))) as server:
+        for raters in SIZES:
+            result = meeting_import(document=document(raters), actor=None)
+            voting_set(meeting=result.meeting, presentation_id=None, action="next", actor=None, ip=None)
+            presentation = result.presentations[0][0]
+            tokens = [r.token for r in result.raters]
+            live = f"/api/v1/meetings/{result.meeting.pk}/live"
+            baseline = run_load(server.url, "baseline", tokens, presentation, live)
+            ours = run_load(server.url, "ballot", tokens, presentation, live)
+            stored = Ballot.objects.filter(presentation_id=presentation).count()
+            row = {
+                "raters": raters,
+                "baseline": baseline,
+                "ours": ours,
+                "ballots_stored": stored,
+                "ratio": round(ours["throughput"] / baseline["throughput"], 2),
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "burst.json").write_text(
+        json.dumps({"workers": server.workers, "results": results}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
