@@ -5,10 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appraisal.exceptions import InvalidInput, NotFound
+from appraisal.parsers import DecimalJSONParser
 from meetings.api import ErrorSerializer, client_ip
 from meetings.permissions import meeting_for
 
@@ -98,6 +100,9 @@ class BallotInput(serializers.Serializer):
 class RaterBallotApi(APIView):
     authentication_classes = [RaterAuthentication]
     permission_classes = [IsRater]
+    # JSON only: phones never ask for the browsable API, and a burst pays for every negotiation.
+    renderer_classes = [JSONRenderer]
+    parser_classes = [DecimalJSONParser]
 
     @extend_schema(
         operation_id="rater_ballot_put",

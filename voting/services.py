@@ -194,39 +194,55 @@ def scores_as_sent(form: Sequence[FormCriterion], values) -> dict[str, str]:
 
 
 def ballot_store(
-    *, presentation: Presentation, role: RaterRole, pseudonym: str, form, values, source: str
+    *,
+    presentation_id: int,
+    department_code: str,
+    role: RaterRole,
+    pseudonym: str,
+    form,
+    values,
+    source: str,
+    existing: Ballot | None = None,
+    existing_known: bool = False,
 ) -> tuple[Ballot, bool]:
     """Create or replace the seat's ballot for a presentation: total and canonical line digest computed once.
 
-    The callers have checked every rule; a voided ballot is never overwritten.
+    The callers have checked every rule; a voided ballot is never overwritten. A caller that has
+    already read the seat's ballot passes it (``existing_known``) to save the query.
     """
     from django.utils.translation import gettext as _
 
     from appraisal.exceptions import Conflict
 
     codes = {c.id: c.code for c in form}
-    ballot = Ballot.objects.filter(presentation=presentation, pseudonym=pseudonym).first()
+    ballot = (
+        existing
+        if existing_known
+        else Ballot.objects.filter(presentation_id=presentation_id, pseudonym=pseudonym).first()
+    )
     if ballot is not None and ballot.state == Ballot.State.VOID:
         raise Conflict(_("Your ballot for this presentation was voided by the organizers."), code="ballot_void")
     created = ballot is None
     if created:
-        ballot = Ballot(presentation=presentation, role=role, pseudonym=pseudonym, receipt=receipt_generate())
+        ballot = Ballot(presentation_id=presentation_id, role=role, pseudonym=pseudonym, receipt=receipt_generate())
     ballot.source = source
     ballot.total = sum((points for _c, _g, points in values), Decimal(0))
     ballot.line_sha256 = line_digest(
         ballot_line(
             receipt=ballot.receipt,
-            presentation=presentation.pk,
-            department=presentation.department.code,
+            presentation=presentation_id,
+            department=department_code,
             role=role.code,
             points={codes[c]: points for c, _g, points in values},
         )
     )
-    ballot.save()
-    if not created:
-        ballot.values.all().delete()
+    if created:
+        ballot.save(force_insert=True)
+    else:
+        ballot.save(update_fields=["source", "total", "line_sha256", "updated_at"])
+        BallotValue.objects.filter(ballot_id=ballot.pk).delete()
     BallotValue.objects.bulk_create(
-        [BallotValue(ballot=ballot, criterion_id=c, grade_id=g, points=p) for c, g, p in values]
+        [BallotValue(ballot_id=ballot.pk, criterion_id=c, grade_id=g, points=p) for c, g, p in values]
     )
     return ballot, created
 
@@ -261,6 +277,68 @@ def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_
         )
 
 
+@dataclass(frozen=True)
+class SubmitContext:
+    presentation_id: int | None
+    state: str | None
+    department_id: int | None
+    department_code: str | None
+    stored_hash: str | None
+    stored_status: int | None
+    stored_response: dict | None
+    ballot: Ballot | None
+
+
+_CONTEXT_SQL = """
+SELECT p.id, p.state, p.department_id, d.code, i.request_hash, i.status_code, i.response,
+       b.id, b.state, b.receipt, b.created_at
+FROM meetings_rater r
+LEFT JOIN meetings_presentation p ON p.id = %s AND p.meeting_id = r.meeting_id
+LEFT JOIN appraisal_department d ON d.id = p.department_id
+LEFT JOIN voting_idempotencyrecord i ON i.pseudonym = %s AND i.key = %s
+LEFT JOIN voting_ballot b ON b.presentation_id = p.id AND b.pseudonym = %s
+WHERE r.id = %s
+"""
+
+
+def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key: str | None) -> SubmitContext:
+    """Lock the seat's row, then read everything a submission checks in one statement.
+
+    The lock serialises one rater's phones, so that the quota and the
+    idempotency check cannot both be passed by two racing requests. It must be
+    its own statement: under READ COMMITTED a statement that waited for the
+    lock re-reads only the locked row, and would see the other request's
+    ballot missing. One read instead of four ORM queries: this is the path of
+    a hall's burst.
+    """
+    import json
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT id FROM meetings_rater WHERE id = %s FOR UPDATE", [rater_id])
+        cursor.execute(_CONTEXT_SQL, [presentation_id, pseudonym, key, pseudonym, rater_id])
+        row = cursor.fetchone()
+    (p_id, state, department_id, department_code, stored_hash, stored_status, stored_response,
+     ballot_id, ballot_state, receipt, created_at) = row  # fmt: skip
+    if isinstance(stored_response, str):
+        stored_response = json.loads(stored_response)
+    ballot = None
+    if ballot_id is not None:
+        ballot = Ballot(
+            id=ballot_id,
+            presentation_id=p_id,
+            pseudonym=pseudonym,
+            state=ballot_state,
+            receipt=receipt,
+            created_at=created_at,
+        )
+    return SubmitContext(
+        p_id, state, department_id, department_code, stored_hash, stored_status, stored_response, ballot
+    )
+
+
 @transaction.atomic
 def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
     """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
@@ -275,30 +353,25 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
 
     from .models import IdempotencyRecord
 
-    # The seat's row lock serialises one rater's phones: the quota and the
-    # idempotency check cannot both be passed by two racing requests.
-    Rater.objects.select_for_update().filter(pk=rater.pk).values_list("pk", flat=True).get()
     meeting = rater.meeting
     pseudonym = rater_pseudonym(rater)
     fingerprint = request_fingerprint(presentation_id, scores)
-    if idempotency_key:
-        record = IdempotencyRecord.objects.filter(pseudonym=pseudonym, key=idempotency_key).first()
-        if record is not None:
-            if record.request_hash != fingerprint:
-                raise Unprocessable(
-                    _("This Idempotency-Key was already used for a different ballot."), code="idempotency_mismatch"
-                )
-            return SubmitResult(status=record.status_code, payload=record.response, repeated=True)
-
-    presentation = (
-        Presentation.objects.select_related("department").filter(pk=presentation_id, meeting_id=meeting.pk).first()
+    context = _submit_context(
+        rater_id=rater.pk, presentation_id=presentation_id, pseudonym=pseudonym, key=idempotency_key or None
     )
-    if presentation is None:
+    if context.stored_hash is not None:
+        if context.stored_hash != fingerprint:
+            raise Unprocessable(
+                _("This Idempotency-Key was already used for a different ballot."), code="idempotency_mismatch"
+            )
+        return SubmitResult(status=context.stored_status, payload=context.stored_response, repeated=True)
+
+    if context.presentation_id is None:
         raise NotFound(_("There is no such presentation in your meeting."))
-    if rater.department_id is not None and presentation.department_id == rater.department_id:
+    if rater.department_id is not None and context.department_id == rater.department_id:
         raise PermissionRefused(_("You may not score your own department (recusal)."), code="recused")
-    if presentation.state != Presentation.State.OPEN:
-        if presentation.state == Presentation.State.PENDING:
+    if context.state != Presentation.State.OPEN:
+        if context.state == Presentation.State.PENDING:
             raise Conflict(_("Voting for this presentation has not opened yet."), code="voting_not_open")
         raise Conflict(_("Voting for this presentation is closed."), code="voting_closed")
 
@@ -307,17 +380,20 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
 
-    quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation.pk)
+    quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation_id)
 
     ballot, created = ballot_store(
-        presentation=presentation,
+        presentation_id=presentation_id,
+        department_code=context.department_code,
         role=rater.role,
         pseudonym=pseudonym,
         form=form,
         values=values,
         source=Ballot.Source.PHONE,
+        existing=context.ballot,
+        existing_known=True,
     )
-    payload = ballot_payload(ballot, scores_as_sent(form, values), presentation.department.code)
+    payload = ballot_payload(ballot, scores_as_sent(form, values), context.department_code)
     status = 201 if created else 200
     if idempotency_key:
         IdempotencyRecord.objects.create(
@@ -495,7 +571,8 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
         if entered == entry.first_scores:
             quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation.pk)
             entry.ballot, _created = ballot_store(
-                presentation=presentation,
+                presentation_id=presentation.pk,
+                department_code=presentation.department.code,
                 role=rater.role,
                 pseudonym=pseudonym,
                 form=form,
@@ -541,7 +618,8 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
         meeting=meeting, form=form, values=values, pseudonym=entry.pseudonym, presentation_id=entry.presentation_id
     )
     entry.ballot, _created = ballot_store(
-        presentation=entry.presentation,
+        presentation_id=entry.presentation_id,
+        department_code=entry.presentation.department.code,
         role=entry.role,
         pseudonym=entry.pseudonym,
         form=form,
