@@ -125,11 +125,12 @@ def burst_section() -> list[str]:
     within = big["ours"]["seconds"] <= 10
     lines += [
         "",
-        f"2,000 raters within 10 s: **{'met' if within else 'not met'}** in this run ({big['ours']['seconds']} s; across runs",
-        "we saw 9.4 to 10.1 s, so it sits at the edge). Zero errors; every ballot stored exactly once.",
-        "Ratio >= 0.5: **not met** (about 0.23). A submission still does much more than the baseline. It looks",
-        "up the token, locks the seat, reads its context in one statement, and writes three INSERTs (ballot,",
-        "values, idempotency record) in a transaction, behind DRF. The baseline does one INSERT.",
+        f"2,000 raters within 10 s: **{'met' if within else 'not met'}** in this run ({big['ours']['seconds']} s).",
+        "Zero errors; every ballot stored exactly once.",
+        f"Ratio >= 0.5: **{'met' if big['ratio'] >= 0.5 else 'not met'}** ({big['ratio']}). A submission still does more than the",
+        "baseline's single INSERT. It looks up the token, locks the seat, reads the submission's context in",
+        "one statement, and writes the ballot, its values and its idempotency record in one statement, inside",
+        "a transaction, behind DRF and the rater's authentication.",
         "",
         "Applied, with the time for 2,000 raters (it started at 24.7 s):",
         "- no presentation COUNT without a quota, the role's form memoised per process, the throttle's cache",
@@ -137,9 +138,10 @@ def burst_section() -> list[str]:
         "- one statement for the four context reads after the seat's lock (9.6 s). The lock stays its own",
         "  statement: `test_concurrent_submissions_one_seat_end_with_one_ballot` caught the race a combined",
         "  statement has under READ COMMITTED;",
-        "- JSON-only rendering on the ballot endpoint (9.4 s).",
+        "- JSON-only rendering on the ballot endpoint (9.4 s);",
+        "- a new ballot, its values and its idempotency record as one statement on PostgreSQL (7.7 s).",
         "",
-        "Next levers: the three INSERTs as one statement, and the endpoint outside DRF.",
+        "Next lever: the ballot endpoint outside DRF (a plain view, as the live state already is).",
         "",
     ]
     return lines
