@@ -52,6 +52,8 @@ bench: $(BIN)/.dev services
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/burst.py
+	scripts/ensure-system-packages
+	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/report.py
 
 lint: $(BIN)/.dev

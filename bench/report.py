@@ -147,6 +147,24 @@ def burst_section() -> list[str]:
     return lines
 
 
+def browser_section() -> list[str]:
+    path = RESULTS / "browser.json"
+    if not path.exists():
+        return ["_Not run yet: `make bench`._", ""]
+    data = json.loads(path.read_text())
+    form, projector = data["form_slow3g"], data["projector"]
+    return [
+        "Command: `make bench` (runs `bench/browser.py`): Debian's Chromium driven by Playwright against the",
+        "same gunicorn stack, on the sample meeting (73 presentations).",
+        "",
+        "| figure | baseline | measured | target |",
+        "|---|---:|---:|---|",
+        f"| rater form usable under Slow 3G (400 ms, 400 kbit/s), median of 3 | empty page: {form['baseline_s']} s | {form['form_s']} s, {form['bytes']:,} B on the wire | < 2 s, < 50 KB: {'met' if form['form_s'] < 2 and form['bytes'] < 51200 else 'not met'} |",
+        f"| projector shows a ballot after its 201 ({projector['samples']} ballots) | poll period {projector['poll_period_s']} s | median {projector['median_s']} s, max {projector['max_s']} s | < 2 s: {'met' if projector['max_s'] < 2 else 'not met'} |",
+        "",
+    ]
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -163,6 +181,9 @@ def main() -> None:
         "## Ballot burst (issue 7)",
         "",
         *burst_section(),
+        "## In the browser: slow 3G and the projector (issue 7)",
+        "",
+        *browser_section(),
         "## The rater's form page weight (issue 4)",
         "",
         *page_weight_section(),

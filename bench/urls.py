@@ -11,6 +11,11 @@ def baseline_not_modified(request):
     return HttpResponse(status=304)
 
 
+def baseline_page(request):
+    """The smallest page: what fetching any page over the emulated network costs at the least."""
+    return HttpResponse("<!doctype html><title>x</title><p>x</p>", content_type="text/html")
+
+
 @csrf_exempt
 def baseline_insert(request):
     """Authenticates nothing, validates nothing, INSERTs one row: the floor for a ballot submission."""
@@ -21,6 +26,7 @@ def baseline_insert(request):
 
 urlpatterns = [
     path("bench/baseline-304", baseline_not_modified),
+    path("bench/baseline-page", baseline_page),
     path("bench/baseline-insert", baseline_insert),
     path("", include("appraisal.urls")),
 ]
