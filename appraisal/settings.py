@@ -52,6 +52,7 @@ def database_from_url(url: str) -> dict:
 
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "demo-insecure-secret-key-change-me-in-production-0123456789"
+# Never log or show these; `check --deploy` refuses the demo values (appraisal/checks.py).
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
 ]
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "appraisal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Phones on hall Wi-Fi: compress pages (Django pads gzip output against BREACH).
     "django.middleware.gzip.GZipMiddleware",
@@ -241,4 +243,6 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"

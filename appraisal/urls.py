@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from appraisal import views as appraisal_views
+from appraisal.login import RateLimitedLoginView
 from meetings import api as meetings_api
 from reports import api as reports_api
 from reports import views as reports_views
@@ -68,6 +69,15 @@ api_v1 = [
 urlpatterns = [
     path("", reports_views.home, name="home"),
     path("healthz", appraisal_views.healthz, name="healthz"),
+    # Both logins (the console's and the admin's) are rate-limited.
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
+    path(
+        "admin/login/",
+        RateLimitedLoginView.as_view(
+            template_name="admin/login.html",
+            extra_context={"site_header": admin.site.site_header, "site_title": admin.site.site_title},
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("", include("voting.urls")),
     path("console/", reports_views.console_index, name="console"),
