@@ -87,6 +87,9 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     The same ballots and configuration always give the same rows and digest.
     """
     report = progress or (lambda _p: None)
+    # Read the meeting afresh: an instance still holding what a caller assigned (Decimal("100")
+    # rather than the stored 100.0000) would give the same result a different digest.
+    meeting = Meeting.objects.select_related("scheme").get(pk=meeting.pk)
     config = _config(meeting)
     report(10)
     tallies = selectors.role_tallies(meeting)

@@ -335,3 +335,13 @@ def test_organizer_api_hides_meeting_from_users_without_right(api_client, voted_
     assert api_client.post(f"{url}/publish").status_code == 403
     assert api_client.post(f"{url}/aggregate").status_code == 403
     assert not ResultSnapshot.objects.filter(published_at__isnull=False).exists()
+
+
+def test_snapshot_digest_does_not_depend_on_how_the_meeting_was_loaded(small_document):
+    """A meeting fresh from the import holds Decimal("100"); read back it holds 100.0000: same digest."""
+    from meetings.models import Meeting
+
+    fresh = meeting_import(document=small_document(), actor=None).meeting
+    ballots_simulate(meeting=fresh, seed=2)
+
+    assert snapshot_compute(meeting=fresh).digest == snapshot_compute(meeting=Meeting.objects.get(pk=fresh.pk)).digest
