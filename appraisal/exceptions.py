@@ -65,6 +65,10 @@ def flatten_errors(detail, path: str = "") -> list[dict]:
 
 
 def api_exception_handler(exc, context):
+    from django.core.exceptions import RequestDataTooBig
+
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": _("The request body is too large."), "code": "too_large"}, status=413)
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code}
         if exc.errors:
