@@ -8,7 +8,7 @@ DEMO_DB := demo-data/demo.sqlite3
 DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1
 TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_URL=redis://127.0.0.1:6379/1 DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
 
-.PHONY: demo test lint fmt run worker venv services messages clean bench
+.PHONY: demo test lint fmt run worker venv services messages clean bench faults
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,8 @@ test: $(BIN)/.dev services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run -v0
-	$(TEST_ENV) $(BIN)/pytest
+	$(TEST_ENV) $(BIN)/pytest -m "not faults"
+	$(TEST_ENV) $(BIN)/pytest -m faults -s -p no:randomly
 
 ## bench: benchmarks against the machine's PostgreSQL (scratch database kaoping_bench), written to BENCHMARKS.md
 bench: $(BIN)/.dev services
@@ -55,6 +56,10 @@ bench: $(BIN)/.dev services
 	scripts/ensure-system-packages
 	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/report.py
+
+## faults: the fault tests alone (they stop, pause and kill the real services, then restore them)
+faults: $(BIN)/.dev services
+	$(TEST_ENV) $(BIN)/pytest -m faults -s
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

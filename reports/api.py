@@ -96,6 +96,8 @@ class AggregationStatusApi(APIView):
         run = AggregationRun.objects.filter(meeting=meeting, pk=run_id).first()
         if run is None:
             raise NotFound(_("No such aggregation run."))
+        if services.aggregation_requeue_if_stale(run=run):
+            run.refresh_from_db()
         payload = run_payload(request, run)
         if run.state == AggregationRun.State.RUNNING:
             payload["progress"] = max(run.progress, _task_progress(run.task_id))

@@ -145,16 +145,57 @@ def _snapshot_store_inputs(*, snapshot: ResultSnapshot, ballots_sha256: str) -> 
 @transaction.atomic
 def aggregation_request(*, meeting: Meeting, actor: AbstractBaseUser | None, ip: str | None) -> AggregationRun:
     """Record an aggregation run and enqueue it once the transaction commits."""
-    from .tasks import aggregate_meeting
-
     run = AggregationRun.objects.create(
         meeting=meeting,
         requested_by=actor if actor and actor.is_authenticated else None,
         task_id=str(uuid.uuid4()),
     )
     audit_record(meeting=meeting, actor=actor, ip=ip, action="aggregation.requested", details={"run": run.pk})
-    transaction.on_commit(lambda: aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id))
+    transaction.on_commit(lambda: aggregation_enqueue(run=run))
     return run
+
+
+REQUEUE_AFTER_SECONDS = 15
+
+
+def aggregation_enqueue(*, run: AggregationRun) -> bool:
+    """Hand the run to the broker. With the broker down the run stays queued in the database,
+    and the next status poll or worker start queues it again: never silently lost."""
+    import logging
+
+    from django.conf import settings
+
+    from .tasks import aggregate_meeting
+
+    AggregationRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # in-process (the demo): the task runs here and now
+        aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id)
+        return True
+    try:
+        # One short connection attempt, then publish without Celery's default 100 retries:
+        # the organizer's request must answer within seconds.
+        with aggregate_meeting.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+            aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id, connection=connection, retry=False)
+    except Exception as exc:  # kombu raises several kinds when Redis is down or paused
+        logging.getLogger(__name__).warning("Aggregation run %s not queued yet: %s", run.pk, exc)
+        AggregationRun.objects.filter(pk=run.pk).update(
+            error=_("The task queue is unavailable; the aggregation will start when it is back.")
+        )
+        return False
+    AggregationRun.objects.filter(pk=run.pk).update(error="")
+    return True
+
+
+def aggregation_requeue_if_stale(*, run: AggregationRun) -> bool:
+    """Queue a run again that has waited too long (its message lost with the broker). Harmless if the
+    first message still arrives: a run that succeeded is left as it is."""
+    if run.state != AggregationRun.State.QUEUED:
+        return False
+    last = run.heartbeat_at or run.requested_at
+    if (timezone.now() - last).total_seconds() < REQUEUE_AFTER_SECONDS:
+        return False
+    return aggregation_enqueue(run=run)
 
 
 def aggregation_execute(*, run_id: int, task_id: str = "", progress: ProgressCallback | None = None) -> AggregationRun:
