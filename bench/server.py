@@ -30,13 +30,18 @@ def bench_env() -> dict:
 
 
 class Gunicorn:
-    def __init__(self, port: int = 8765, workers: int = 4):
+    def __init__(self, port: int = 8765, workers: int = 4, env: dict | None = None):
         self.port, self.workers = port, workers
         self.url = f"http://127.0.0.1:{port}"
+        self.env = bench_env() | (env or {})
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
 
     def __enter__(self) -> "Gunicorn":
         subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=bench_env(), check=True
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True
         )
         self.process = subprocess.Popen(
             [
@@ -52,7 +57,7 @@ class Gunicorn:
                 "warning",
             ],
             cwd=ROOT,
-            env=bench_env(),
+            env=self.env,
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
