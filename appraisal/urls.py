@@ -1,10 +1,11 @@
 """Root URLs: the one module that knows every app."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from appraisal import views as appraisal_views
+from appraisal.converters import IdConverter
 from appraisal.login import RateLimitedLoginView
 from meetings import api as meetings_api
 from reports import api as reports_api
@@ -12,58 +13,60 @@ from reports import views as reports_views
 from voting import api as voting_api
 from voting import views as voting_views
 
+register_converter(IdConverter, "id")
+
 api_v1 = [
     path("meetings/import", meetings_api.MeetingImportApi.as_view(), name="meetings-import"),
-    path("meetings/<int:meeting_id>/aggregate", reports_api.AggregateApi.as_view(), name="aggregate"),
+    path("meetings/<id:meeting_id>/aggregate", reports_api.AggregateApi.as_view(), name="aggregate"),
     path(
-        "meetings/<int:meeting_id>/aggregations/<int:run_id>",
+        "meetings/<id:meeting_id>/aggregations/<id:run_id>",
         reports_api.AggregationStatusApi.as_view(),
         name="aggregation-status",
     ),
-    path("meetings/<int:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
-    path("meetings/<int:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
+    path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
+    path("meetings/<id:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
     path(
-        "meetings/<int:meeting_id>/components/<str:code>",
+        "meetings/<id:meeting_id>/components/<str:code>",
         reports_api.ComponentScoresApi.as_view(),
         name="component-scores",
     ),
-    path("meetings/<int:meeting_id>/adjustments", reports_api.AdjustmentsApi.as_view(), name="adjustments"),
+    path("meetings/<id:meeting_id>/adjustments", reports_api.AdjustmentsApi.as_view(), name="adjustments"),
     path(
-        "meetings/<int:meeting_id>/adjustments/<int:adjustment_id>",
+        "meetings/<id:meeting_id>/adjustments/<id:adjustment_id>",
         reports_api.AdjustmentDetailApi.as_view(),
         name="adjustment-detail",
     ),
-    path("meetings/<int:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
-    path("meetings/<int:meeting_id>/vetoes/<str:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
+    path("meetings/<id:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
+    path("meetings/<id:meeting_id>/vetoes/<str:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
     path("rater", voting_api.RaterApi.as_view(), name="rater"),
     path("rater/ballots/<str:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
-    path("meetings/<int:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
-    path("meetings/<int:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
-    path("meetings/<int:meeting_id>/paper", voting_api.PaperEntryApi.as_view(), name="paper-entry"),
+    path("meetings/<id:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
+    path("meetings/<id:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
+    path("meetings/<id:meeting_id>/paper", voting_api.PaperEntryApi.as_view(), name="paper-entry"),
     path(
-        "meetings/<int:meeting_id>/paper/<int:entry_id>/resolve",
+        "meetings/<id:meeting_id>/paper/<id:entry_id>/resolve",
         voting_api.PaperResolveApi.as_view(),
         name="paper-resolve",
     ),
-    path("meetings/<int:meeting_id>/surveys/<str:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
-    path("meetings/<int:meeting_id>/live", voting_views.live_state, name="live"),
+    path("meetings/<id:meeting_id>/surveys/<str:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
+    path("meetings/<id:meeting_id>/live", voting_views.live_state, name="live"),
     path(
-        "meetings/<int:meeting_id>/snapshots/<int:snapshot_id>/export.<str:fmt>",
+        "meetings/<id:meeting_id>/snapshots/<id:snapshot_id>/export.<str:fmt>",
         reports_api.SnapshotExportApi.as_view(),
         name="snapshot-export",
     ),
-    path("meetings/<int:meeting_id>/ballots/void", reports_api.BallotVoidApi.as_view(), name="ballot-void"),
-    path("meetings/<int:meeting_id>/audit", reports_api.AuditLogApi.as_view(), name="audit-log"),
-    path("meetings/<int:meeting_id>/countdown", reports_api.CountdownApi.as_view(), name="countdown"),
+    path("meetings/<id:meeting_id>/ballots/void", reports_api.BallotVoidApi.as_view(), name="ballot-void"),
+    path("meetings/<id:meeting_id>/audit", reports_api.AuditLogApi.as_view(), name="audit-log"),
+    path("meetings/<id:meeting_id>/countdown", reports_api.CountdownApi.as_view(), name="countdown"),
     path(
-        "public/meetings/<int:meeting_id>/export.<str:fmt>", reports_api.PublicExportApi.as_view(), name="public-export"
+        "public/meetings/<id:meeting_id>/export.<str:fmt>", reports_api.PublicExportApi.as_view(), name="public-export"
     ),
     path(
-        "public/meetings/<int:meeting_id>/receipts/<str:code>",
+        "public/meetings/<id:meeting_id>/receipts/<str:code>",
         reports_api.PublicReceiptApi.as_view(),
         name="public-receipt",
     ),
-    path("public/meetings/<int:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
+    path("public/meetings/<id:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 
 urlpatterns = [
@@ -81,20 +84,20 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("voting.urls")),
     path("console/", reports_views.console_index, name="console"),
-    path("console/m/<int:meeting_id>/", reports_views.console_meeting, name="console-meeting"),
-    path("console/m/<int:meeting_id>/voting", reports_views.console_voting, name="console-voting"),
-    path("console/m/<int:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
-    path("console/m/<int:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
-    path("console/m/<int:meeting_id>/review/", reports_views.console_review, name="console-review"),
-    path("console/m/<int:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
-    path("console/m/<int:meeting_id>/void", reports_views.console_void, name="console-void"),
-    path("console/m/<int:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
-    path("console/m/<int:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
-    path("console/m/<int:meeting_id>/rehearsal", reports_views.rehearsal_create, name="rehearsal-create"),
-    path("console/m/<int:meeting_id>/paper/", reports_views.console_paper, name="console-paper"),
-    path("projector/m/<int:meeting_id>/", reports_views.projector, name="projector"),
-    path("projector/m/<int:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
-    path("results/m/<int:meeting_id>/", reports_views.public_results, name="public-results"),
+    path("console/m/<id:meeting_id>/", reports_views.console_meeting, name="console-meeting"),
+    path("console/m/<id:meeting_id>/voting", reports_views.console_voting, name="console-voting"),
+    path("console/m/<id:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
+    path("console/m/<id:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
+    path("console/m/<id:meeting_id>/review/", reports_views.console_review, name="console-review"),
+    path("console/m/<id:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
+    path("console/m/<id:meeting_id>/void", reports_views.console_void, name="console-void"),
+    path("console/m/<id:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
+    path("console/m/<id:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
+    path("console/m/<id:meeting_id>/rehearsal", reports_views.rehearsal_create, name="rehearsal-create"),
+    path("console/m/<id:meeting_id>/paper/", reports_views.console_paper, name="console-paper"),
+    path("projector/m/<id:meeting_id>/", reports_views.projector, name="projector"),
+    path("projector/m/<id:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
+    path("results/m/<id:meeting_id>/", reports_views.public_results, name="public-results"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include(api_v1)),

@@ -36,8 +36,8 @@ class MeetingAdmin(GuardedModelAdmin):
             return wrapper
 
         return [
-            path("<int:meeting_id>/panel/", wrap(admin_views.panel_view), name="meetings_meeting_panel"),
-            path("<int:meeting_id>/copy/", wrap(admin_views.copy_view), name="meetings_meeting_copy"),
+            path("<id:meeting_id>/panel/", wrap(admin_views.panel_view), name="meetings_meeting_panel"),
+            path("<id:meeting_id>/copy/", wrap(admin_views.copy_view), name="meetings_meeting_copy"),
             path("template/<str:kind>.xlsx", wrap(admin_views.template_view), name="meetings_meeting_template"),
             *super().get_urls(),
         ]

@@ -259,3 +259,17 @@ def test_login_with_hostile_usernames_is_a_plain_failure(client, username):
 
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/meetings/99999999999999999999/live",
+        "/api/v1/public/meetings/99999999999999999999/results",
+        "/api/v1/meetings/99999999999999999999/results",
+        "/results/m/99999999999999999999/",
+        "/r/token/p/99999999999999999999/",
+    ],
+)
+def test_ids_too_large_for_the_database_are_a_404(client, url):
+    assert client.get(url).status_code == 404

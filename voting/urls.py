@@ -4,6 +4,6 @@ from . import views
 
 urlpatterns = [
     path("r/<str:token>/", views.rater_home, name="rater-home"),
-    path("r/<str:token>/p/<int:presentation_id>/", views.rater_form, name="rater-form"),
+    path("r/<str:token>/p/<id:presentation_id>/", views.rater_form, name="rater-form"),
     path("r/<str:token>/sheet/", views.rater_sheet, name="rater-sheet"),
 ]

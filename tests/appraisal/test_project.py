@@ -106,3 +106,17 @@ def test_compiled_catalogues_present():
         mo = po.with_suffix(".mo")
         assert mo.exists(), mo
         assert mo.stat().st_size > 0
+
+
+def test_openapi_schema_validates_without_warnings():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
