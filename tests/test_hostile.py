@@ -273,3 +273,11 @@ def test_login_with_hostile_usernames_is_a_plain_failure(client, username):
 )
 def test_ids_too_large_for_the_database_are_a_404(client, url):
     assert client.get(url).status_code == 404
+
+
+def test_unknown_api_url_answers_json_404(client):
+    response = client.get("/api/v1/meetings/%C2%84/results")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
