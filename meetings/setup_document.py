@@ -10,11 +10,12 @@ scope), plus the references between the lists.
 from __future__ import annotations
 
 import datetime
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
+
+from appraisal.rules import rank_count
 
 MAX_SEATS_PER_ENTRY = 5000
 MAX_SEATS_TOTAL = 20000
@@ -202,15 +203,6 @@ class _Checker:
             if key in seen:
                 self.error(path, message)
             seen.add(key)
-
-
-def rank_count(*, count: int | None, percent: Decimal | None, n: int) -> int:
-    """k from a count, or ceil(percent / 100 * n) (SCORING.md 7)."""
-    if count is not None:
-        return count
-    if percent is not None:
-        return math.ceil(percent * n / Decimal(100))
-    return 0
 
 
 def validate_setup_document(document) -> SetupDocument:

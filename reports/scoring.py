@@ -8,14 +8,14 @@ SCORING.md.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
+from appraisal.rules import rank_count
 from voting.canonical import ballot_line, canonical_json, line_digest
 
-__all__ = ["ballot_line", "canonical_json", "line_digest"]
+__all__ = ["ballot_line", "canonical_json", "line_digest", "rank_count"]
 
 FOUR_PLACES = Decimal("0.0001")
 # Far more digits than any quotient here needs, so the only rounding that
@@ -187,16 +187,6 @@ def final_score(
     with localcontext(EXACT):
         total = meeting_weight * meeting + sum((w * c for w, c in components), Decimal(0)) + adjustments
         return q4(total)
-
-
-def rank_count(*, count: int | None, percent: Decimal | None, n: int) -> int:
-    """k from a count, or ceil(percent / 100 * n)."""
-    if count is not None:
-        return count
-    if percent is not None:
-        with localcontext(EXACT):
-            return math.ceil(percent / Decimal(100) * n)
-    return 0
 
 
 def competition_ranks(keys: Sequence[tuple]) -> list[int]:
