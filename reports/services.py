@@ -291,6 +291,13 @@ def component_scores_import(
 def adjustment_add(
     *, meeting: Meeting, department_code: str, points: Decimal, reason: str, actor: AbstractBaseUser, ip: str | None
 ) -> Adjustment:
+    if not points.is_finite() or points == 0 or abs(points) > 1000 or -points.as_tuple().exponent > 4:
+        raise InvalidInput(
+            _("Points must be a non-zero number such as -2 or 1.5."),
+            errors=[{"path": "points", "message": _("Points must be a non-zero number such as -2 or 1.5.")}],
+        )
+    if not reason.strip():
+        raise InvalidInput(_("Give the reason."), errors=[{"path": "reason", "message": _("This field is required.")}])
     department = _department(meeting, department_code)
     adjustment = Adjustment.objects.create(
         meeting=meeting, department=department, points=points, reason=reason.strip(), created_by=actor

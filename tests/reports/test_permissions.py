@@ -191,3 +191,25 @@ def test_console_paper_page_two_people_make_a_ballot(world):
     auditor = Client()
     auditor.force_login(users["auditor"])
     assert auditor.get(f"/console/m/{meeting.pk}/paper/").status_code == 403
+
+
+def test_adjustment_points_rule_is_the_same_for_api_and_console(world):
+    meeting, _snapshot, users = world
+    api = APIClient()
+    api.force_authenticate(users["organizer"])
+    console = Client()
+    console.force_login(users["organizer"])
+
+    for points in ("0", "1001", "0.00001"):
+        response = api.post(
+            f"/api/v1/meetings/{meeting.pk}/adjustments",
+            {"department": "D01", "points": points, "reason": "r"},
+            format="json",
+        )
+        assert response.status_code == 400, points
+        console.post(
+            f"/console/m/{meeting.pk}/adjust",
+            {"action": "adjust", "department": "D01", "points": points, "reason": "r"},
+        )
+
+    assert not meeting.adjustments.exists()
