@@ -102,6 +102,8 @@ def _context(rater: Rater, view: selectors.RaterView, token: str, **extra) -> di
         "live_url": reverse("live", args=[meeting.pk]),
         "home_url": reverse("rater-home", args=[token]),
         "api_url": reverse("rater"),
+        # What the page was rendered with, so that a change before the first poll answers is not missed.
+        "open_ids": ",".join(str(p.id) for p in view.current),
         "i18n": {
             "sending": _("Sending…"),
             "offline": _(

@@ -205,6 +205,25 @@ def test_phone_follows_the_meeting_without_reload(phone, seats):
     expect(phone.locator(".now .lead")).to_contain_text("测试部门2", timeout=8000)
 
 
+def test_phone_follows_a_change_made_before_its_first_poll(phone, seats):
+    meeting, presentations, link = seats
+    open_only(meeting, presentations[0])
+    moved = []
+
+    def move_on_first_poll(route):
+        # The organizer moves on after the page was rendered but before its first poll is answered.
+        if not moved:
+            voting_set(meeting=meeting, presentation_id=None, action="next", actor=None, ip=None)
+            moved.append(True)
+        route.continue_()
+
+    phone.route(re.compile(r"/api/v1/meetings/\d+/live$"), move_on_first_poll)
+    phone.goto(link("leadership"))
+
+    expect(phone.locator(".now .lead")).to_contain_text("测试部门2", timeout=8000)
+    assert moved
+
+
 def test_form_page_light_and_first_party_only(phone, seats, live_server):
     meeting, presentations, link = seats
     open_only(meeting, presentations[0])

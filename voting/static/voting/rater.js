@@ -24,7 +24,9 @@
   }
 
   /* --- following the meeting ------------------------------------------------------------ */
-  var etag = null, openIds = null;
+  /* Start from what the page shows, not from the first answer: the meeting may move on
+     between rendering this page and the first poll. */
+  var etag = null, openIds = body.dataset.open;
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
     fetch(body.dataset.liveUrl, { headers: headers, cache: "no-store" }).then(function (r) {
@@ -35,7 +37,7 @@
     }).then(function (state) {
       if (!state) return;
       var ids = state.open.join(",");
-      if (openIds !== null && ids !== openIds) changed(state);
+      if (openIds != null && ids !== openIds) changed(state);
       openIds = ids;
     }).catch(function () { /* offline: try again later */ }).then(function () {
       setTimeout(poll, 2500 + Math.random() * 1500);
