@@ -1,4 +1,7 @@
-"""One shape for every API error: {"detail": ..., "errors": [{"path", "message"}]}."""
+"""One shape for every API error: {"detail": ..., "code": ..., "errors": [{"path", "message"}]}.
+
+"errors" is always there (empty when the problem is not about one field), so a
+client and the OpenAPI schema can rely on it."""
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -64,26 +67,23 @@ def flatten_errors(detail, path: str = "") -> list[dict]:
     return [{"path": path, "message": str(detail)}]
 
 
+def error_body(detail: str, code: str, errors: list[dict] | None = None) -> dict:
+    return {"detail": str(detail), "code": code, "errors": list(errors or [])}
+
+
 def api_exception_handler(exc, context):
     from django.core.exceptions import RequestDataTooBig
 
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": _("The request body is too large."), "code": "too_large"}, status=413)
+        return Response(error_body(_("The request body is too large."), "too_large"), status=413)
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.errors:
-            body["errors"] = exc.errors
-        return Response(body, status=exc.status_code)
+        return Response(error_body(exc.message, exc.code, exc.errors), status=exc.status_code)
     response = exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {
-            "detail": _("The input is invalid."),
-            "code": "invalid",
-            "errors": flatten_errors(exc.detail),
-        }
+        response.data = error_body(_("The input is invalid."), "invalid", flatten_errors(exc.detail))
     elif isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(response.data["detail"], "code", None)
-        response.data = {"detail": str(response.data["detail"]), "code": code or "error"}
+        response.data = error_body(str(response.data["detail"]), code or "error")
     return response

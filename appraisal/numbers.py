@@ -1,6 +1,9 @@
-"""Showing decimals to people."""
+"""Decimals: the places every score keeps, and how to show one to people."""
 
 from decimal import Decimal
+
+# Every score is kept, sent and hashed with 4 decimal places.
+FOUR_PLACES = Decimal("0.0001")
 
 
 def plain(value: Decimal) -> str:

@@ -189,7 +189,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "appraisal.schema.KaopingAutoSchema",
     "EXCEPTION_HANDLER": "appraisal.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -202,6 +202,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "appraisal.schema.document_plain_views",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "PresentationStateEnum": "meetings.models.Presentation.State",
+        "BallotStateEnum": "voting.models.Ballot.State",
+        "PaperEntryStateEnum": "voting.models.PaperEntry.State",
+        "AggregationRunStateEnum": "reports.models.AggregationRun.State",
+    },
 }
 
 # Celery: with REDIS_URL set, a real broker and result backend; unset (the

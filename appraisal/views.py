@@ -15,5 +15,7 @@ def not_found(request, exception=None):
     from django.views.defaults import page_not_found
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+        from .exceptions import error_body
+
+        return JsonResponse(error_body(_("Not found."), "not_found"), status=404)
     return page_not_found(request, exception)

@@ -1,7 +1,7 @@
 """Organizer/admin API of the meetings app."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -42,14 +42,49 @@ def import_result_payload(result: ImportResult, *, build_url) -> dict:
     }
 
 
-ErrorSerializer = inline_serializer(
-    "ValidationErrors",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(),
-        "errors": serializers.ListField(child=serializers.DictField()),
-    },
-)
+class IssuedRaterSerializer(serializers.Serializer):
+    seat = serializers.IntegerField()
+    role = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    token = serializers.CharField(help_text="shown once; only its hash is kept")
+    url = serializers.URLField()
+
+
+class ImportedPresentationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = serializers.CharField()
+
+
+class MeetingImportedSerializer(serializers.Serializer):
+    meeting = serializers.IntegerField()
+    raters = IssuedRaterSerializer(many=True)
+    presentations = ImportedPresentationSerializer(many=True)
+
+
+SETUP_DOCUMENT_SCHEMA = {
+    "type": "object",
+    "description": "The setup document of API.md (cycle, meeting, categories, departments, roles, raters, "
+    "components). Its rules (forms add up, weights sum to 1, references resolve) are checked on import; "
+    "every problem comes back at once with its JSON path.",
+    "additionalProperties": True,
+}
+
+SETUP_WORKBOOK_SCHEMA = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary", "description": "the setup workbook (.xlsx)"}},
+    "required": ["file"],
+    "additionalProperties": False,
+}
+
+
+def refuse_unknown_form_fields(request, allowed: set[str]) -> None:
+    """A multipart body may carry only the fields the operation reads."""
+    unknown = sorted(set(request.data) - allowed)
+    if unknown:
+        raise InvalidInput(
+            _("The form has fields this operation does not read."),
+            errors=[{"path": name, "message": _("Unknown field.")} for name in unknown],
+        )
 
 
 class MeetingImportApi(APIView):
@@ -60,22 +95,13 @@ class MeetingImportApi(APIView):
 
     @extend_schema(
         operation_id="meetings_import",
-        request={"application/json": dict, "multipart/form-data": dict},
-        responses={
-            201: inline_serializer(
-                "MeetingImported",
-                {
-                    "meeting": serializers.IntegerField(),
-                    "raters": serializers.ListField(child=serializers.DictField()),
-                    "presentations": serializers.ListField(child=serializers.DictField()),
-                },
-            ),
-            400: OpenApiResponse(ErrorSerializer),
-        },
+        request={"application/json": SETUP_DOCUMENT_SCHEMA, "multipart/form-data": SETUP_WORKBOOK_SCHEMA},
+        responses={201: MeetingImportedSerializer},
     )
     def post(self, request):
         locations: dict[str, str] = {}
         if request.content_type.startswith("multipart/"):
+            refuse_unknown_form_fields(request, {"file"})
             upload = request.FILES.get("file")
             if upload is None:
                 raise InvalidInput(

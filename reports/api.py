@@ -6,20 +6,27 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appraisal.exceptions import NotFound
-from meetings.api import ErrorSerializer, client_ip
+from appraisal.schema import (
+    NONZERO_POINTS,
+    UNSIGNED_DECIMAL,
+    ApiErrorSerializer,
+    DecimalInputField,
+    StrictSerializer,
+    text_field,
+)
+from meetings.api import client_ip
 from meetings.permissions import meeting_for
+from voting.models import Ballot
 
 from . import selectors, services
 from .models import Adjustment, AggregationRun, ResultSnapshot
-
-ScoreField = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=True)
 
 
 def snapshot_payload(snapshot: ResultSnapshot) -> dict:
@@ -35,19 +42,45 @@ def snapshot_payload(snapshot: ResultSnapshot) -> dict:
     }
 
 
-ResultsSerializer = inline_serializer(
-    "Results",
-    {
-        "snapshot": serializers.IntegerField(),
-        "meeting": serializers.IntegerField(),
-        "computed_at": serializers.DateTimeField(),
-        "digest": serializers.CharField(),
-        "published": serializers.BooleanField(),
-        "published_at": serializers.DateTimeField(allow_null=True),
-        "ballots_counted": serializers.IntegerField(),
-        "rows": serializers.ListField(child=serializers.DictField()),
-    },
-)
+def score_field(**kwargs):
+    """A score as the snapshot carries it: a 4-place decimal string, null where there is none."""
+    return serializers.CharField(allow_null=True, help_text='4-place decimal, e.g. "86.2500"', **kwargs)
+
+
+class RoleScoreSerializer(serializers.Serializer):
+    score = score_field()
+    ballots = serializers.IntegerField()
+    kept = serializers.IntegerField()
+
+
+class ResultRowSerializer(serializers.Serializer):
+    department = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    scope = serializers.CharField(allow_null=True)
+    role_scores = serializers.DictField(child=RoleScoreSerializer(), help_text="per role code")
+    meeting_score = score_field()
+    components = serializers.DictField(child=score_field(), help_text="per component code")
+    adjustments = score_field()
+    final = score_field()
+    veto = serializers.BooleanField()
+    rank = serializers.IntegerField(allow_null=True)
+    bottom_rank = serializers.IntegerField(allow_null=True)
+    reward = serializers.BooleanField()
+    admonition = serializers.BooleanField()
+    flags = serializers.ListField(child=serializers.CharField())
+    missing_roles = serializers.ListField(child=serializers.CharField())
+
+
+class ResultsSerializer(serializers.Serializer):
+    snapshot = serializers.IntegerField()
+    meeting = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+    digest = serializers.CharField()
+    published = serializers.BooleanField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    ballots_counted = serializers.IntegerField()
+    rows = ResultRowSerializer(many=True, help_text="in rank order, unranked ones last")
 
 
 def run_payload(request, run: AggregationRun) -> dict:
@@ -65,22 +98,23 @@ def run_payload(request, run: AggregationRun) -> dict:
     }
 
 
-RunSerializer = inline_serializer(
-    "AggregationRun",
-    {
-        "run": serializers.IntegerField(),
-        "task_id": serializers.CharField(),
-        "state": serializers.CharField(),
-        "progress": serializers.IntegerField(),
-        "status_url": serializers.URLField(),
-    },
-)
+class RunSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    task_id = serializers.CharField(allow_blank=True)
+    state = serializers.ChoiceField(choices=AggregationRun.State.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    attempts = serializers.IntegerField()
+    requested_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    snapshot = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True, allow_null=True)
+    status_url = serializers.URLField()
 
 
 class AggregateApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={202: RunSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={202: RunSerializer})
     def post(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
         run = services.aggregation_request(meeting=meeting, actor=request.user, ip=client_ip(request))
@@ -90,7 +124,7 @@ class AggregateApi(APIView):
 class AggregationStatusApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: RunSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: RunSerializer})
     def get(self, request, meeting_id: int, run_id: int):
         meeting = meeting_for(request.user, meeting_id, write=False)
         run = AggregationRun.objects.filter(meeting=meeting, pk=run_id).first()
@@ -118,7 +152,7 @@ def _task_progress(task_id: str) -> int:
 class ResultsApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: ResultsSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: ResultsSerializer})
     def get(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=False)
         snapshot = selectors.snapshot_latest(meeting)
@@ -130,13 +164,19 @@ class ResultsApi(APIView):
 class PublishApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: ResultsSerializer, 409: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: ResultsSerializer,
+            409: OpenApiResponse(ApiErrorSerializer, description="no snapshot, a stale one, or a rehearsal"),
+        },
+    )
     def post(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
         snapshot = services.snapshot_publish(meeting=meeting, actor=request.user, ip=client_ip(request))
         return Response(snapshot_payload(snapshot))
 
-    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
         services.snapshot_unpublish(meeting=meeting, actor=request.user, ip=client_ip(request))
@@ -147,7 +187,7 @@ class PublicResultsApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={200: ResultsSerializer, 404: ErrorSerializer})
+    @extend_schema(responses={200: ResultsSerializer})
     def get(self, request, meeting_id: int):
         snapshot = ResultSnapshot.objects.filter(
             meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
@@ -161,10 +201,17 @@ class PublicResultsApi(APIView):
         return response
 
 
-class ComponentScoresInput(serializers.Serializer):
+class ComponentScoresInput(StrictSerializer):
     scores = serializers.DictField(
-        child=serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal(0)), allow_empty=False
+        child=DecimalInputField(pattern=UNSIGNED_DECIMAL, minimum=Decimal(0), maximum=Decimal("99999999.9999")),
+        allow_empty=False,
+        help_text="department code -> score",
     )
+
+
+class ComponentImportedSerializer(serializers.Serializer):
+    component = serializers.CharField()
+    imported = serializers.IntegerField()
 
 
 class ComponentScoresApi(APIView):
@@ -172,13 +219,7 @@ class ComponentScoresApi(APIView):
 
     @extend_schema(
         request=ComponentScoresInput,
-        responses={
-            200: inline_serializer(
-                "ComponentImported", {"component": serializers.CharField(), "imported": serializers.IntegerField()}
-            ),
-            400: ErrorSerializer,
-            404: ErrorSerializer,
-        },
+        responses={200: ComponentImportedSerializer},
     )
     def post(self, request, meeting_id: int, code: str):
         meeting = meeting_for(request.user, meeting_id, write=True)
@@ -190,17 +231,21 @@ class ComponentScoresApi(APIView):
         return Response({"component": code, "imported": count})
 
 
-class AdjustmentInput(serializers.Serializer):
-    department = serializers.CharField(max_length=50)
-    points = serializers.DecimalField(
-        max_digits=12, decimal_places=4, min_value=Decimal(-1000), max_value=Decimal(1000)
+class AdjustmentInput(StrictSerializer):
+    department = text_field(max_length=50)
+    points = DecimalInputField(
+        pattern=NONZERO_POINTS, minimum=-services.ADJUSTMENT_LIMIT, maximum=services.ADJUSTMENT_LIMIT, nonzero=True
     )
-    reason = serializers.CharField(max_length=2000)
+    reason = text_field(max_length=2000)
 
-    def validate_points(self, value):
-        if value == 0:
-            raise serializers.ValidationError(_("An adjustment of 0 points changes nothing."))
-        return value
+
+class AdjustmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = serializers.CharField()
+    points = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    withdrawn = serializers.BooleanField()
 
 
 def adjustment_payload(adjustment: Adjustment) -> dict:
@@ -217,7 +262,7 @@ def adjustment_payload(adjustment: Adjustment) -> dict:
 class AdjustmentsApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: serializers.ListSerializer(child=serializers.DictField()), 404: ErrorSerializer})
+    @extend_schema(responses={200: AdjustmentSerializer(many=True)})
     def get(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=False)
         adjustments = Adjustment.objects.filter(meeting=meeting).select_related("department").order_by("created_at")
@@ -225,7 +270,7 @@ class AdjustmentsApi(APIView):
 
     @extend_schema(
         request=AdjustmentInput,
-        responses={201: OpenApiResponse(description="created"), 400: ErrorSerializer, 404: ErrorSerializer},
+        responses={201: AdjustmentSerializer},
     )
     def post(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
@@ -245,7 +290,7 @@ class AdjustmentsApi(APIView):
 class AdjustmentDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request, meeting_id: int, adjustment_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
         adjustment = (
@@ -257,9 +302,14 @@ class AdjustmentDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class VetoInput(serializers.Serializer):
-    department = serializers.CharField(max_length=50)
-    reason = serializers.CharField(max_length=2000)
+class VetoInput(StrictSerializer):
+    department = text_field(max_length=50)
+    reason = text_field(max_length=2000)
+
+
+class VetoSerializer(serializers.Serializer):
+    department = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class VetoesApi(APIView):
@@ -267,7 +317,10 @@ class VetoesApi(APIView):
 
     @extend_schema(
         request=VetoInput,
-        responses={201: OpenApiResponse(description="created"), 400: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            201: VetoSerializer,
+            409: OpenApiResponse(ApiErrorSerializer, description="the department already has a veto"),
+        },
     )
     def post(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
@@ -286,7 +339,7 @@ class VetoesApi(APIView):
 class VetoDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer})
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request, meeting_id: int, department: str):
         meeting = meeting_for(request.user, meeting_id, write=True)
         services.veto_withdraw(meeting=meeting, department_code=department, actor=request.user, ip=client_ip(request))
@@ -324,6 +377,18 @@ def export_response(snapshot, fmt: str):
     return response
 
 
+EXPORT_RESPONSES = {
+    (200, "application/json"): OpenApiResponse(
+        {"type": "object", "description": "json: the anonymised ballots and the ranking, for verify_results"}
+    ),
+    **{
+        (200, content_type.split(";")[0]): OpenApiTypes.BINARY
+        for fmt, (content_type, _s) in EXPORT_TYPES.items()
+        if fmt != "json"
+    },
+}
+
+
 def _format(fmt: str) -> str:
     if fmt not in EXPORT_TYPES:
         raise NotFound(_("Exports come as json, xlsx, csv or pdf."))
@@ -333,7 +398,7 @@ def _format(fmt: str) -> str:
 class SnapshotExportApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer})
+    @extend_schema(responses=EXPORT_RESPONSES)
     def get(self, request, meeting_id: int, snapshot_id: int, fmt: str):
         meeting = meeting_for(request.user, meeting_id, write=False)
         snapshot = ResultSnapshot.objects.filter(meeting=meeting, pk=snapshot_id).select_related("meeting").first()
@@ -346,7 +411,7 @@ class PublicExportApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer})
+    @extend_schema(responses=EXPORT_RESPONSES)
     def get(self, request, meeting_id: int, fmt: str):
         snapshot = (
             ResultSnapshot.objects.filter(
@@ -362,20 +427,18 @@ class PublicExportApi(APIView):
         return response
 
 
+class ReceiptCheckSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+    counted = serializers.BooleanField()
+
+
 class PublicReceiptApi(APIView):
     """Was this receipt's ballot counted in the published result?"""
 
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "ReceiptCheck", {"receipt": serializers.CharField(), "counted": serializers.BooleanField()}
-            ),
-            404: ErrorSerializer,
-        }
-    )
+    @extend_schema(responses={200: ReceiptCheckSerializer})
     def get(self, request, meeting_id: int, code: str):
         result = selectors.receipt_check(meeting_id=meeting_id, receipt=code)
         if result is None:
@@ -383,9 +446,15 @@ class PublicReceiptApi(APIView):
         return Response(result)
 
 
-class VoidInput(serializers.Serializer):
-    receipt = serializers.CharField(max_length=40)
-    reason = serializers.CharField(max_length=2000)
+class VoidInput(StrictSerializer):
+    receipt = text_field(max_length=40)
+    reason = text_field(max_length=2000)
+
+
+class VoidedSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+    state = serializers.ChoiceField(choices=Ballot.State.choices)
+    reason = serializers.CharField()
 
 
 class BallotVoidApi(APIView):
@@ -394,10 +463,8 @@ class BallotVoidApi(APIView):
     @extend_schema(
         request=VoidInput,
         responses={
-            200: OpenApiResponse(description="voided"),
-            400: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            200: OpenApiResponse(VoidedSerializer, description="voided"),
+            409: OpenApiResponse(ApiErrorSerializer, description="the ballot is already void"),
         },
     )
     def post(self, request, meeting_id: int):
@@ -416,13 +483,29 @@ class BallotVoidApi(APIView):
         return Response({"receipt": ballot.receipt, "state": ballot.state, "reason": ballot.void_reason})
 
 
+class AuditEntrySerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    actor = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    details = serializers.DictField()
+    hash = serializers.CharField()
+
+
+class AuditLogSerializer(serializers.Serializer):
+    intact = serializers.BooleanField()
+    entries = AuditEntrySerializer(many=True)
+
+
 class AuditLogApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         responses={
-            200: OpenApiResponse(description="the meeting's audit log and whether its chain is intact"),
-            404: ErrorSerializer,
+            200: OpenApiResponse(
+                AuditLogSerializer, description="the meeting's audit log and whether its chain is intact"
+            )
         }
     )
     def get(self, request, meeting_id: int):
@@ -449,15 +532,19 @@ class AuditLogApi(APIView):
         )
 
 
-class CountdownInput(serializers.Serializer):
-    seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True)
+class CountdownInput(StrictSerializer):
+    seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True, help_text="null stops it")
+
+
+class CountdownSerializer(serializers.Serializer):
+    countdown_ends_at = serializers.DateTimeField(allow_null=True)
 
 
 class CountdownApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=CountdownInput, responses={200: OpenApiResponse(description="countdown set"), 400: ErrorSerializer}
+        request=CountdownInput, responses={200: OpenApiResponse(CountdownSerializer, description="countdown set")}
     )
     def post(self, request, meeting_id: int):
         from meetings.services import countdown_set

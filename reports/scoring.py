@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
+from appraisal.numbers import FOUR_PLACES
 from appraisal.rules import rank_count
 from voting.canonical import ballot_line, canonical_json, line_digest
 
 __all__ = ["ballot_line", "canonical_json", "line_digest", "rank_count"]
 
-FOUR_PLACES = Decimal("0.0001")
 # Far more digits than any quotient here needs, so the only rounding that
 # matters is q4's ROUND_HALF_UP.
 EXACT = Context(prec=60)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from appraisal.exceptions import Conflict, InvalidInput, NotFound
 from appraisal.models import Department
+from appraisal.numbers import FOUR_PLACES
 from meetings.models import Component, Meeting
 from meetings.services import audit_record
 from voting.models import Ballot
@@ -287,11 +288,15 @@ def component_scores_import(
     return len(scores)
 
 
+# An adjustment is a few points either way, on the 0.0001 grid of every stored score.
+ADJUSTMENT_LIMIT = Decimal(1000)
+
+
 @transaction.atomic
 def adjustment_add(
     *, meeting: Meeting, department_code: str, points: Decimal, reason: str, actor: AbstractBaseUser, ip: str | None
 ) -> Adjustment:
-    if not points.is_finite() or points == 0 or abs(points) > 1000 or -points.as_tuple().exponent > 4:
+    if not points.is_finite() or points == 0 or abs(points) > ADJUSTMENT_LIMIT or points % FOUR_PLACES != 0:
         raise InvalidInput(
             _("Points must be a non-zero number such as -2 or 1.5."),
             errors=[{"path": "points", "message": _("Points must be a non-zero number such as -2 or 1.5.")}],

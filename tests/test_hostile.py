@@ -2,6 +2,7 @@
 
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -104,6 +105,8 @@ RATER_CASES = [
     ),
     ("scores null", '{"scores": null}', "application/json", "token", "presentation", 400),
     ("scores a string", '{"scores": "all 100"}', "application/json", "token", "presentation", 400),
+    ("scores a decimal number", '{"scores": 0.0}', "application/json", "token", "presentation", 400),
+    ("scores a list of decimals", '{"scores": [1.5, 2]}', "application/json", "token", "presentation", 400),
     (
         "foreign field",
         '{"scores": {"performance": "1", "innovation": "1"}, "role": "public"}',
@@ -176,6 +179,19 @@ def test_rater_form_refuses_hostile_input_and_escapes_it(client, world, name, da
 
     assert response.status_code == status
     assert "<script>alert(1)</script>" not in response.content.decode()
+    assert state() == before
+
+
+@pytest.mark.parametrize("key", ["k" * 300, "a\x00b", "ключ"])
+def test_rater_form_refuses_a_forged_idempotency_key(client, world, key):
+    before = state()
+
+    response = client.post(
+        f"/r/{world['token']}/p/{world['presentation']}/",
+        {"performance": "1", "innovation": "1", "idempotency_key": key},
+    )
+
+    assert response.status_code == 400
     assert state() == before
 
 
@@ -281,3 +297,128 @@ def test_unknown_api_url_answers_json_404(client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+ORGANIZER_CASES = [
+    # name, path under the meeting, body, status, the error path the answer must name
+    ("misspelt field", "adjustments", {"department": "D01", "points": "1", "reasson": "x"}, 400, "reasson"),
+    ("foreign field", "vetoes", {"department": "D01", "reason": "x", "meeting": 1}, 400, "meeting"),
+    ("blank reason", "ballots/void", {"receipt": "ABC", "reason": " \u3000\t"}, 400, "reason"),
+    ("NUL in a reason", "adjustments", {"department": "D01", "points": "1", "reason": "a\x00b"}, 400, "reason"),
+    ("zero points", "adjustments", {"department": "D01", "points": "0.0", "reason": "r"}, 400, "points"),
+    ("points in exponent form", "adjustments", {"department": "D01", "points": "1e2", "reason": "r"}, 400, "points"),
+    ("points off the grid", "adjustments", {"department": "D01", "points": 1.00001, "reason": "r"}, 400, "points"),
+    ("points out of range", "adjustments", {"department": "D01", "points": "1000.0001", "reason": "r"}, 400, "points"),
+    ("points a boolean", "adjustments", {"department": "D01", "points": True, "reason": "r"}, 400, "points"),
+    ("presentation digits with a sign", "voting", {"presentation": "+1", "action": "open"}, 400, "presentation"),
+    ("presentation zero", "voting", {"presentation": 0, "action": "open"}, 400, "presentation"),
+    ("presentation a boolean", "voting", {"presentation": True, "action": "open"}, 400, "presentation"),
+    ("presentation null", "voting", {"presentation": None, "action": "close"}, 400, "presentation"),
+    ("presentation beyond bigint", "voting", {"presentation": 2**63, "action": "open"}, 400, "presentation"),
+    ("component score with a sign", "components/annual", {"scores": {"D01": "+1"}}, 400, "scores.D01"),
+    ("component score with spaces", "components/annual", {"scores": {"D01": " 90"}}, 400, "scores.D01"),
+    ("countdown with a stray field", "countdown", {"seconds": 60, "minutes": 1}, 400, "minutes"),
+    ("paper entry with a stray field", "paper", {"seat": 1, "presentation": 1, "scores": {}, "x": 1}, 400, "x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "body", "status", "error_path"), ORGANIZER_CASES, ids=[c[0] for c in ORGANIZER_CASES]
+)
+def test_organizer_api_refuses_unknown_fields_and_loose_values(api_client, world, name, path, body, status, error_path):
+    api_client.force_authenticate(world["user"])
+    before = state()
+
+    response = api_client.post(f"/api/v1/meetings/{world['meeting'].pk}/{path}", body, format="json")
+
+    assert response.status_code == status, response.content
+    assert error_path in [e["path"] for e in response.json()["errors"]], response.json()
+    assert state() == before
+
+
+def test_organizer_api_takes_decimals_as_strings_or_exact_numbers(api_client, world):
+    api_client.force_authenticate(world["user"])
+    url = f"/api/v1/meetings/{world['meeting'].pk}/adjustments"
+
+    as_string = api_client.post(url, {"department": "D01", "points": "-2.5", "reason": "r"}, format="json")
+    as_number = api_client.post(url, {"department": "D02", "points": 1000, "reason": "r"}, format="json")
+    smallest = api_client.post(url, {"department": "D03", "points": "0.0001", "reason": "r"}, format="json")
+    # On the grid though spelt with five places: the schema's multipleOf calls it valid, and so does the server.
+    trailing_zeros = api_client.post(
+        url, data='{"department": "D01", "points": 1.00000, "reason": "r"}', content_type="application/json"
+    )
+
+    assert [r.status_code for r in (as_string, as_number, smallest, trailing_zeros)] == [201, 201, 201, 201]
+    assert [a.points for a in Adjustment.objects.order_by("pk")] == [Decimal("-2.5"), 1000, Decimal("0.0001"), 1]
+
+
+def test_multipart_uploads_refuse_fields_they_do_not_read(client, world):
+    admin = get_user_model().objects.create_superuser("root", "r@example.com", "pw-root-123")
+    client.force_login(admin)
+    before = state()
+
+    setup = client.post("/api/v1/meetings/import", data={"file": io.BytesIO(b"x"), "meeting": "1"})
+    survey = client.post(
+        f"/api/v1/meetings/{world['meeting'].pk}/surveys/public", data={"file": io.BytesIO(b"x"), "role": "x"}
+    )
+
+    assert (setup.status_code, survey.status_code) == (400, 400)
+    assert [e["path"] for e in setup.json()["errors"]] == ["meeting"]
+    assert [e["path"] for e in survey.json()["errors"]] == ["role"]
+    assert state() == before
+
+
+@pytest.mark.parametrize("key", ["ключ", "a\tb", " padded", "x" * 256])
+def test_rater_api_refuses_idempotency_keys_outside_printable_ascii(client, world, key):
+    before = state()
+
+    response = client.put(
+        f"/api/v1/rater/ballots/{world['presentation']}",
+        data='{"scores": {"performance": "1", "innovation": "1"}}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Rater {world['token']}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "Idempotency-Key"
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"),
+    [
+        ("get", "/api/v1/meetings/1/results", {}, 401),
+        ("get", "/api/v1/no/such/thing", {}, 404),
+        ("get", "/api/v1/rater", {"HTTP_AUTHORIZATION": "Rater nope"}, 401),
+        ("get", "/api/v1/public/meetings/1/results", {"HTTP_ACCEPT": "application/xml"}, 406),
+        ("put", "/api/v1/rater/ballots/1", {"data": "x", "content_type": "text/plain"}, 401),
+    ],
+)
+def test_every_api_error_has_the_one_error_shape(client, method, url, kwargs, status):
+    response = getattr(client, method)(url, **kwargs)
+
+    assert response.status_code == status
+    assert set(response.json()) == {"detail", "code", "errors"}
+
+
+def test_live_state_answers_other_methods_with_405_not_a_csrf_page(world):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(f"/api/v1/meetings/{world['meeting'].pk}/live")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_voting_takes_a_presentation_id_as_a_number_or_as_digits(api_client, world):
+    api_client.force_authenticate(world["user"])
+    url = f"/api/v1/meetings/{world['meeting'].pk}/voting"
+    presentation = world["presentation"]
+
+    closed = api_client.post(url, {"presentation": presentation, "action": "close"}, format="json")
+    reopened = api_client.post(url, {"presentation": str(presentation), "action": "open"}, format="json")
+
+    assert (closed.status_code, reopened.status_code) == (200, 200)
+    assert closed.json()["changed"] == [{"id": presentation, "state": "closed"}]
+    assert reopened.json()["changed"] == [{"id": presentation, "state": "open"}]

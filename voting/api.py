@@ -1,7 +1,10 @@
 """Rater API (token in the Authorization header) and the organizer's live control (API.md)."""
 
+import re
+
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -9,15 +12,109 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appraisal.exceptions import InvalidInput, NotFound
+from appraisal.exceptions import InvalidInput
 from appraisal.parsers import DecimalJSONParser
-from meetings.api import ErrorSerializer, client_ip
+from appraisal.schema import ApiErrorSerializer, StrictSerializer
+from meetings.api import client_ip, refuse_unknown_form_fields
+from meetings.models import Presentation
 from meetings.permissions import meeting_for
 
 from . import selectors, services
 from .authentication import IsRater, RaterAuthentication
+from .models import Ballot, PaperEntry
 
-MAX_IDEMPOTENCY_KEY = 255
+
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string"}, {"type": "number"}],
+        "description": 'a number (as a JSON number or a string such as "55.5"), or a grade\'s code',
+    }
+)
+class ScoreValueField(serializers.Field):
+    """Taken as sent: the rater's form decides what is valid (voting.services.scores_validate)."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class ScoresField(serializers.DictField):
+    child = ScoreValueField()
+
+
+class BallotSerializer(serializers.Serializer):
+    presentation = serializers.IntegerField()
+    department = serializers.CharField()
+    receipt = serializers.CharField()
+    state = serializers.ChoiceField(choices=Ballot.State.choices)
+    scores = serializers.DictField(child=serializers.CharField())
+    total = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class RaterMeetingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    date = serializers.DateField()
+    mode = serializers.CharField()
+
+
+class RaterSeatSerializer(serializers.Serializer):
+    seat = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    department = serializers.CharField(allow_null=True)
+
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class GradeChoiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    points = serializers.CharField()
+
+
+class FormCriterionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["numeric", "grade"])
+    max = serializers.CharField(required=False, help_text="numeric criteria")
+    step = serializers.CharField(required=False, help_text="numeric criteria")
+    choices = GradeChoiceSerializer(many=True, required=False, help_text="grade criteria")
+
+
+class QuotaSerializer(serializers.Serializer):
+    criterion = serializers.CharField()
+    grade = serializers.CharField()
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class AgendaItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    department = serializers.CharField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=Presentation.State.choices)
+
+
+class RaterPresentationSerializer(AgendaItemSerializer):
+    recused = serializers.BooleanField()
+    ballot = BallotSerializer(allow_null=True, help_text="the rater's own ballot, if any")
+
+
+class RaterHomeSerializer(serializers.Serializer):
+    meeting = RaterMeetingSerializer()
+    rater = RaterSeatSerializer()
+    role = CodeNameSerializer()
+    form = FormCriterionSerializer(many=True)
+    quota = QuotaSerializer(allow_null=True)
+    presentations = RaterPresentationSerializer(many=True)
 
 
 def rater_payload(view: selectors.RaterView) -> dict:
@@ -79,13 +176,7 @@ class RaterApi(APIView):
 
     @extend_schema(
         operation_id="rater_home",
-        responses={
-            200: inline_serializer(
-                "RaterHome", {"meeting": serializers.DictField(), "presentations": serializers.ListField()}
-            ),
-            401: ErrorSerializer,
-            429: ErrorSerializer,
-        },
+        responses={200: RaterHomeSerializer},
     )
     def get(self, request):
         response = Response(rater_payload(selectors.rater_view(request.auth)))
@@ -93,8 +184,8 @@ class RaterApi(APIView):
         return response
 
 
-class BallotInput(serializers.Serializer):
-    scores = serializers.JSONField()
+class BallotInput(StrictSerializer):
+    scores = ScoresField(help_text="criterion code -> value, every criterion of the rater's form")
 
 
 class RaterBallotApi(APIView):
@@ -107,38 +198,33 @@ class RaterBallotApi(APIView):
     @extend_schema(
         operation_id="rater_ballot_put",
         request=BallotInput,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "pattern": services.IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="client-generated; a repeat with the same body answers as the first time",
+            )
+        ],
         responses={
-            200: OpenApiResponse(description="replaced the rater's earlier ballot"),
-            201: OpenApiResponse(description="created"),
-            400: ErrorSerializer,
-            401: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            422: ErrorSerializer,
-            429: ErrorSerializer,
+            200: OpenApiResponse(BallotSerializer, description="replaced the rater's earlier ballot"),
+            201: OpenApiResponse(BallotSerializer, description="created"),
+            403: OpenApiResponse(ApiErrorSerializer, description="recused: the rater's own department"),
+            409: OpenApiResponse(
+                ApiErrorSerializer, description="voting not open or closed, quota exceeded, or ballot voided"
+            ),
+            422: OpenApiResponse(ApiErrorSerializer, description="this Idempotency-Key came with another body"),
         },
     )
-    def put(self, request, presentation_id: str):
-        if not presentation_id.isdigit():
-            raise NotFound(_("There is no such presentation in your meeting."))
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and (not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable()):
-            raise InvalidInput(
-                _("The Idempotency-Key header is not valid."),
-                errors=[{"path": "Idempotency-Key", "message": _("1 to 255 printable characters.")}],
-            )
-        if not isinstance(request.data, dict) or set(request.data) - {"scores"}:
-            raise InvalidInput(
-                _('The body must be {"scores": {...}}.'),
-                errors=[{"path": "", "message": _('Send only "scores".')}],
-            )
+    def put(self, request, presentation_id: int):
+        data = BallotInput(data=request.data)
+        data.is_valid(raise_exception=True)
         result = services.ballot_submit(
             rater=request.auth,
-            presentation_id=int(presentation_id),
-            scores=request.data.get("scores"),
-            idempotency_key=key,
+            presentation_id=presentation_id,
+            scores=data.validated_data["scores"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
         )
         response = Response(result.payload, status=result.status)
         if result.repeated:
@@ -146,16 +232,68 @@ class RaterBallotApi(APIView):
         return response
 
 
-class VotingInput(serializers.Serializer):
-    presentation = serializers.JSONField()
+MAX_ID = 2**63 - 1
+
+
+ID_STRING = r"^[1-9][0-9]{0,17}$"
+_id_string = re.compile(ID_STRING)
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            {"type": "string", "pattern": ID_STRING},
+            {"type": "string", "enum": ["all"]},
+        ],
+        "description": 'a presentation id (a number, or its digits as a string), or "all"; ignored by "next"',
+    }
+)
+class PresentationChoiceField(serializers.Field):
+    default_error_messages = {"invalid": gettext_lazy('A presentation id, or "all".')}
+
+    def to_internal_value(self, data):
+        if data == "all":
+            return None
+        if isinstance(data, str) and _id_string.fullmatch(data):
+            return int(data)
+        if isinstance(data, bool) or not isinstance(data, int) or not 1 <= data <= MAX_ID:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return "all" if value is None else value
+
+
+class VotingInput(StrictSerializer):
+    presentation = PresentationChoiceField()
     action = serializers.ChoiceField(choices=["open", "close", "next"])
 
-    def validate_presentation(self, value):
-        if value == "all" or value is None:
-            return None
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-            raise serializers.ValidationError(_('A presentation id, or "all".'))
-        return int(value)
+
+class PresentationStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=Presentation.State.choices)
+
+
+class VotingChangedSerializer(serializers.Serializer):
+    changed = PresentationStateSerializer(many=True)
+
+
+class RoleTurnoutSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    expected = serializers.IntegerField()
+    ballots = serializers.IntegerField()
+
+
+class PresentationTurnoutSerializer(AgendaItemSerializer):
+    roles = serializers.DictField(child=RoleTurnoutSerializer(), help_text="per role code")
+    expected = serializers.IntegerField()
+    ballots = serializers.IntegerField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    meeting = serializers.IntegerField()
+    presentations = PresentationTurnoutSerializer(many=True)
 
 
 class VotingApi(APIView):
@@ -163,12 +301,7 @@ class VotingApi(APIView):
 
     @extend_schema(
         request=VotingInput,
-        responses={
-            200: OpenApiResponse(description="the presentations that changed"),
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-        },
+        responses={200: OpenApiResponse(VotingChangedSerializer, description="the presentations that changed")},
     )
     def post(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=True)
@@ -188,7 +321,7 @@ class ProgressApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        responses={200: OpenApiResponse(description="turnout per presentation and role"), 404: ErrorSerializer}
+        responses={200: OpenApiResponse(ProgressSerializer, description="turnout per presentation and role")}
     )
     def get(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=False)
@@ -197,10 +330,18 @@ class ProgressApi(APIView):
         return response
 
 
-class PaperEntryInput(serializers.Serializer):
-    seat = serializers.IntegerField(min_value=1)
-    presentation = serializers.IntegerField(min_value=1)
-    scores = serializers.JSONField()
+class PaperEntryInput(StrictSerializer):
+    seat = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    presentation = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    scores = ScoresField()
+
+
+class PaperEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    seat = serializers.IntegerField()
+    presentation = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=PaperEntry.State.choices)
+    receipt = serializers.CharField(allow_null=True, help_text="once the entry counts")
 
 
 def paper_payload(entry) -> dict:
@@ -223,11 +364,8 @@ class PaperEntryApi(APIView):
     @extend_schema(
         request=PaperEntryInput,
         responses={
-            201: OpenApiResponse(description="entry recorded"),
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            201: OpenApiResponse(PaperEntrySerializer, description="entry recorded"),
+            409: OpenApiResponse(ApiErrorSerializer, description="entered twice already, or by the same person"),
         },
     )
     def post(self, request, meeting_id: int):
@@ -245,8 +383,8 @@ class PaperEntryApi(APIView):
         return Response(paper_payload(entry), status=201)
 
 
-class PaperResolveInput(serializers.Serializer):
-    scores = serializers.JSONField()
+class PaperResolveInput(StrictSerializer):
+    scores = ScoresField()
 
 
 class PaperResolveApi(APIView):
@@ -255,10 +393,8 @@ class PaperResolveApi(APIView):
     @extend_schema(
         request=PaperResolveInput,
         responses={
-            200: OpenApiResponse(description="resolved"),
-            400: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
+            200: OpenApiResponse(PaperEntrySerializer, description="resolved"),
+            409: OpenApiResponse(ApiErrorSerializer, description="the entry is not a mismatch"),
         },
     )
     def post(self, request, meeting_id: int, entry_id: int):
@@ -275,6 +411,19 @@ class PaperResolveApi(APIView):
         return Response(paper_payload(entry))
 
 
+SHEET_UPLOAD_SCHEMA = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary", "description": "the sheet (.xlsx or .csv)"}},
+    "required": ["file"],
+    "additionalProperties": False,
+}
+
+
+class SurveyImportedSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    ballots = serializers.IntegerField()
+
+
 class SurveyImportApi(APIView):
     """A role's survey ballots from a sheet (.xlsx or .csv, field "file")."""
 
@@ -282,13 +431,14 @@ class SurveyImportApi(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": dict},
-        responses={201: OpenApiResponse(description="ballots imported"), 400: ErrorSerializer, 404: ErrorSerializer},
+        request={"multipart/form-data": SHEET_UPLOAD_SCHEMA},
+        responses={201: OpenApiResponse(SurveyImportedSerializer, description="ballots imported")},
     )
     def post(self, request, meeting_id: int, role: str):
         from meetings.panel_sheets import SheetInvalid
 
         meeting = meeting_for(request.user, meeting_id, write=True)
+        refuse_unknown_form_fields(request, {"file"})
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(

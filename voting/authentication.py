@@ -36,6 +36,8 @@ def rater_lookup(token: str, ip: str) -> Rater | None:
 
 class RaterAuthentication(BaseAuthentication):
     keyword = "Rater"
+    # Guessing tokens is throttled (voting.throttle): the schema documents the 429.
+    throttles_failures = True
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
-FOUR_PLACES = Decimal("0.0001")
+from appraisal.numbers import FOUR_PLACES
 
 
 def canonical_json(value) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from appraisal.models import Criterion, RaterRole
-from appraisal.numbers import plain
+from appraisal.numbers import FOUR_PLACES, plain
 from meetings.models import Meeting, Presentation, Rater
 
-from .canonical import FOUR_PLACES, ballot_line, line_digest
+from .canonical import ballot_line, line_digest
 from .models import Ballot, BallotValue
 from .selectors import (
     FormCriterion,
@@ -181,9 +182,9 @@ def request_fingerprint(presentation_id: int, scores) -> str:
     """What makes two submissions "the same body" for an Idempotency-Key."""
     from .canonical import canonical_json
 
-    normalised = scores
-    if isinstance(scores, dict):
-        normalised = {str(k): str(v) for k, v in scores.items()}
+    # Anything but an object is refused later, but its fingerprint is taken first (a replay answers
+    # before validation): str() keeps a Decimal from the exact JSON parser serialisable.
+    normalised = {str(k): str(v) for k, v in scores.items()} if isinstance(scores, dict) else str(scores)
     return hashlib.sha256(canonical_json({"presentation": presentation_id, "scores": normalised}).encode()).hexdigest()
 
 
@@ -422,13 +423,18 @@ def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key:
     )
 
 
+# Printable ASCII, no space at either end (HTTP would strip it), 1 to 255 characters (the column's size).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
+_idempotency_key = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
 @transaction.atomic
 def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
     """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
 
     Raises NotFound (404), PermissionRefused (403 recusal), Conflict (409
-    voting not open, quota, voided), InvalidInput (400 per criterion),
-    Unprocessable (422 the key was used with another body).
+    voting not open, quota, voided), InvalidInput (400 per criterion, or a
+    malformed Idempotency-Key), Unprocessable (422 the key was used with another body).
     """
     from django.utils.translation import gettext as _
 
@@ -436,6 +442,11 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
 
     from .models import IdempotencyRecord
 
+    if idempotency_key is not None and not _idempotency_key.fullmatch(idempotency_key):
+        raise InvalidInput(
+            _("The Idempotency-Key is not valid."),
+            errors=[{"path": "Idempotency-Key", "message": _("1 to 255 printable ASCII characters.")}],
+        )
     meeting = rater.meeting
     pseudonym = rater_pseudonym(rater)
     fingerprint = request_fingerprint(presentation_id, scores)

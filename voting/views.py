@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Json
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from appraisal.exceptions import DomainError
+from appraisal.exceptions import DomainError, error_body
 from appraisal.numbers import plain
 from meetings.models import Meeting, Presentation, Rater
 
@@ -215,6 +216,8 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
     return _private(render(request, "voting/sheet.html", context))
 
 
+# Read-only: exempt from CSRF so that any other method gets its 405 rather than a CSRF 403 page.
+@csrf_exempt
 @require_http_methods(["GET", "HEAD"])
 def live_state(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """The tiny state every phone and the projector poll; 304 while nothing changed.
@@ -223,7 +226,7 @@ def live_state(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """
     state = selectors.meeting_live_state(meeting_id)
     if state is None:
-        return JsonResponse({"detail": _("No such meeting."), "code": "not_found"}, status=404)
+        return JsonResponse(error_body(_("No such meeting."), "not_found"), status=404)
     etag = f'"{state["etag"]}"'
     response = HttpResponseNotModified() if request.headers.get("If-None-Match") == etag else JsonResponse(state)
     response["ETag"] = etag
