@@ -8,7 +8,7 @@ DEMO_DB := demo-data/demo.sqlite3
 DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1
 TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_URL=redis://127.0.0.1:6379/1 DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
 
-.PHONY: demo test lint fmt run worker venv services messages clean bench faults
+.PHONY: demo test lint fmt run worker venv services messages clean bench faults fuzz
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench: $(BIN)/.dev services
 ## faults: the fault tests alone (they stop, pause and kill the real services, then restore them)
 faults: $(BIN)/.dev services
 	$(TEST_ENV) $(BIN)/pytest -m faults -s
+
+## fuzz: schemathesis deeper than CI does (400 generated cases per API operation, about 4 minutes)
+fuzz: $(BIN)/.dev services
+	$(TEST_ENV) KAOPING_FUZZ_EXAMPLES=400 $(BIN)/pytest tests/api
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .
