@@ -27,3 +27,53 @@ class ContentSecurityPolicyMiddleware:
             response["Content-Security-Policy"] = RELAXED if request.path.startswith(self.relaxed) else STRICT
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database connection is a 503 with Retry-After, not a 500.
+
+    While PostgreSQL restarts or fails over, every request fails the same way; a phone resends
+    its ballot with the same Idempotency-Key, so "try again shortly" is the true answer. Only
+    connection-level errors qualify: a programming or integrity error stays a 500.
+    """
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        return database_unavailable(request, exception)
+
+
+def database_unavailable(request, exception):
+    import logging
+
+    from django.http import HttpResponse, JsonResponse
+    from django.template.loader import render_to_string
+    from django.utils.translation import gettext as _
+
+    from .exceptions import error_body
+    from .logging import redact
+
+    # One line, not a traceback per request: during an outage every request says the same.
+    reason = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
+    logging.getLogger("kaoping.database").warning("database unavailable on %s: %s", redact(request.path), reason)
+    message = _("The service is briefly unavailable. Please try again in a moment.")
+    if request.path.startswith("/api/"):
+        response = JsonResponse(error_body(message, "unavailable"), status=503)
+    else:
+        # A page that was only being read reloads itself; a form that was sent is not resent behind the rater's back.
+        retry = DatabaseUnavailableMiddleware.RETRY_AFTER_SECONDS if request.method in ("GET", "HEAD") else None
+        response = HttpResponse(render_to_string("503.html", {"message": message, "retry": retry}), status=503)
+    response["Retry-After"] = str(DatabaseUnavailableMiddleware.RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # logged above; django.request would add an error per request
+    return response

@@ -137,12 +137,13 @@ ERROR_DESCRIPTIONS = {
     415: "The Content-Type is not one this operation reads.",
     422: "The request conflicts with an earlier one (see code).",
     429: "Too many requests: wait and try again.",
+    503: "The database is briefly unavailable (a restart or failover): retry after the Retry-After seconds.",
 }
 
 
 class KaopingAutoSchema(AutoSchema):
     def _error_statuses(self) -> set[int]:
-        statuses = {406}
+        statuses = {406, 503}
         if "{" in self.path:
             statuses.add(404)
         view = self.view
@@ -234,6 +235,7 @@ def document_plain_views(result, generator, request, public):
                 },
                 "304": {"description": "nothing changed since the ETag sent"},
                 "404": {"description": ERROR_DESCRIPTIONS[404], "content": error},
+                "503": {"description": ERROR_DESCRIPTIONS[503], "content": error},
             },
         }
     }

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "appraisal.middleware.DatabaseUnavailableMiddleware",
 ]
 
 # Benchmarks mount their baseline views beside the real ones (bench/urls.py).

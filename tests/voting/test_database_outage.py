@@ -1,0 +1,104 @@
+"""The database connection lost mid-meeting (a PostgreSQL restart): a 503 with Retry-After, never a 500,
+and the phone's resend with the same Idempotency-Key stores its ballot once.
+
+The fault is real: another session terminates this test's PostgreSQL backend."""
+
+import json
+
+import psycopg
+import pytest
+from django.db import connection
+
+from voting.models import Ballot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEAD_SCORES = {"performance": "55.5", "innovation": "30"}
+
+
+@pytest.fixture
+def lose_connection():
+    """Terminate the backend Django is connected to, as a restart would; reconnect afterwards."""
+
+    def lose():
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    yield lose
+    connection.close()
+
+
+def put(client, token, presentation_id, key):
+    return client.put(
+        f"/api/v1/rater/ballots/{presentation_id}",
+        data=json.dumps({"scores": LEAD_SCORES}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Rater {token}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_ballot_put_during_a_database_outage_is_503_and_the_resend_stores_once(client, hall, lose_connection):
+    hall.open(hall.presentations[0])
+    token = hall.token("leadership")
+
+    lose_connection()
+    response = put(client, token, hall.presentations[0].pk, key="resend-me")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"detail": "服务暂时不可用，请稍后重试。", "code": "unavailable", "errors": []}
+    connection.close()  # what Django does at the end of every request once a connection broke
+    assert Ballot.objects.count() == 0
+
+    again = put(client, token, hall.presentations[0].pk, key="resend-me")
+
+    assert again.status_code == 201
+    assert Ballot.objects.count() == 1
+
+
+def test_rater_page_during_a_database_outage_is_503_that_reloads_itself(client, hall, lose_connection, caplog):
+    hall.open(hall.presentations[0])
+    token = hall.token("leadership")
+
+    lose_connection()
+    response = client.get(f"/r/{token}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    page = response.content.decode()
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert "服务暂时不可用，请稍后重试。" in page
+    logged = [r.getMessage() for r in caplog.records if r.name == "kaoping.database"]
+    assert len(logged) == 1 and "/r/[redacted]/" in logged[0] and token not in logged[0]
+
+
+def test_rater_form_post_during_a_database_outage_asks_to_send_again(client, hall, lose_connection):
+    hall.open(hall.presentations[0])
+    url = f"/r/{hall.token('leadership')}/p/{hall.presentations[0].pk}/"
+
+    lose_connection()
+    response = client.post(url, {"performance": "50", "innovation": "30", "idempotency_key": "k1"})
+
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "http-equiv" not in page  # a sent form is never resent behind the rater's back
+    assert "返回" in page
+    connection.close()
+    assert Ballot.objects.count() == 0
+
+
+def test_database_errors_that_are_not_an_outage_are_left_alone():
+    from django.db import DataError, IntegrityError, ProgrammingError
+
+    from appraisal.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+
+    for error in (DataError("value too long"), IntegrityError("duplicate key"), ProgrammingError("no such column")):
+        assert middleware.process_exception(None, error) is None
