@@ -66,6 +66,7 @@ def main() -> None:
     time.sleep(1)
 
     latencies, errors, retries = [], 0, 0
+    statuses: dict[str, int] = {}  # every answer a submission got, by status ("none": no answer at all)
     lock = threading.Lock()
     local = threading.local()
 
@@ -88,6 +89,8 @@ def main() -> None:
                 status = request(holder, host, port, method, path, body=body, headers=headers)
             except OSError:
                 status = None
+            with lock:
+                statuses[str(status or "none")] = statuses.get(str(status or "none"), 0) + 1
             if status in (200, 201):
                 with lock:
                     latencies.append(time.perf_counter() - started)
@@ -111,6 +114,7 @@ def main() -> None:
                 "ok": len(latencies),
                 "errors": errors,
                 "retries": retries,
+                "statuses": statuses,
                 "seconds": round(elapsed, 2),
                 "throughput": round(len(latencies) / elapsed, 1),
                 "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,

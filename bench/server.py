@@ -39,6 +39,33 @@ class Gunicorn:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
 
+    def busy_worker_pids(self) -> list[int]:
+        """Workers holding a client's connection right now, that is, in the middle of a request.
+
+        A sync worker owns a connection from accept() to close(); read from /proc, without tools.
+        """
+        established = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+                if local_port == self.port and state == "01":  # 01: ESTABLISHED
+                    established.add(f"socket:[{inode}]")
+        busy = []
+        for pid in self.worker_pids():
+            fd_dir = Path(f"/proc/{pid}/fd")
+            try:
+                links = {os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)}
+            except OSError:  # the worker is gone
+                continue
+            if links & established:
+                busy.append(pid)
+        return busy
+
     def __enter__(self) -> "Gunicorn":
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True

@@ -28,6 +28,17 @@ def two_criteria_document(small_document):
     return document
 
 
+def stored_reaches(presentation_id: int, count: int, timeout: float = 60) -> int:
+    """Wait until the burst has stored `count` ballots: a disruption lands mid-burst, not before it starts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stored = Ballot.objects.filter(presentation_id=presentation_id).count()
+        if stored >= count:
+            return stored
+        time.sleep(0.02)
+    raise AssertionError(f"the burst never reached {count} ballots")
+
+
 def burst_with(small_document, disrupt, port: int) -> dict:
     result = meeting_import(document=two_criteria_document(small_document), actor=None)
     voting_set(meeting=result.meeting, presentation_id=None, action="next", actor=None, ip=None)
@@ -57,33 +68,58 @@ def burst_with(small_document, disrupt, port: int) -> dict:
         )
         load.stdin.write(json.dumps(spec))
         load.stdin.close()
-        time.sleep(1.6)  # the pollers start, then the burst is under way
-        disrupt(server)
+        disruption = disrupt(server, lambda count: stored_reaches(presentation, count))
         out = json.loads(load.stdout.read())
         load.wait(timeout=120)
     connection.close()  # the test's own connection may have died with a restart
     stored = Ballot.objects.filter(presentation_id=presentation).count()
     distinct = Ballot.objects.filter(presentation_id=presentation).values("pseudonym").distinct().count()
-    report = {"expected": RATERS, "found": stored, "lost": RATERS - distinct, "doubled": stored - distinct, **out}
+    report = {
+        "expected": RATERS,
+        "found": stored,
+        "lost": RATERS - distinct,
+        "doubled": stored - distinct,
+        **disruption,
+        **out,
+    }
     print(json.dumps(report))
     return report
 
 
 def test_killed_gunicorn_worker_mid_burst_loses_and_doubles_nothing(small_document):
-    def kill_a_worker(server):
-        os.kill(server.worker_pids()[0], signal.SIGKILL)
+    def kill_busy_workers(server, stored_reaches):
+        # A worker in the middle of a request, so that a phone really loses its answer and resends;
+        # three times over the burst, since one may finish its request just before the signal lands.
+        killed_at = []
+        for percent in (10, 35, 60):
+            killed_at.append(stored_reaches(RATERS * percent // 100))
+            deadline = time.monotonic() + 10
+            while not (busy := server.busy_worker_pids()) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            os.kill((busy or server.worker_pids())[0], signal.SIGKILL)
+        return {"killed_at": killed_at}
 
-    report = burst_with(small_document, kill_a_worker, port=8771)
+    report = burst_with(small_document, kill_busy_workers, port=8771)
 
+    assert max(report["killed_at"]) < RATERS  # the kills came mid-burst
+    # and cut off phones' requests in flight (ballots, resent with their key, or polls)
+    assert report["retries"] + report["poll_errors"] >= 1
+    assert "500" not in report["statuses"]
     assert (report["found"], report["lost"], report["doubled"], report["errors"]) == (RATERS, 0, 0, 0)
 
 
 def test_postgresql_restart_mid_burst_loses_and_doubles_nothing(small_document):
     cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
 
-    def restart_postgresql(server):
+    def restart_postgresql(server, stored_reaches):
+        restarted_at = stored_reaches(RATERS // 10)
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"], check=True)
+        return {"restarted_at": restarted_at}
 
     report = burst_with(small_document, restart_postgresql, port=8772)
 
+    assert report["restarted_at"] < RATERS
+    assert report["retries"] >= 1
+    # While PostgreSQL is down the answer is "try again shortly", never a server error.
+    assert "500" not in report["statuses"]
     assert (report["found"], report["lost"], report["doubled"], report["errors"]) == (RATERS, 0, 0, 0)
