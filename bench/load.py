@@ -27,6 +27,7 @@ def request(conn_holder, host, port, method, path, body=None, headers=None, time
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
         response.read()
+        conn_holder["replayed"] = response.getheader("Idempotent-Replayed") == "true"
         return response.status
     except (OSError, http.client.HTTPException):
         conn.close()
@@ -56,7 +57,7 @@ def main() -> None:
                 status = request(holder, host, port, "GET", spec["live"], headers={"If-None-Match": '"x"'})
                 polls["n"] += 1
                 polls["errors"] += status >= 500
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 polls["errors"] += 1
             next_poll[token] = time.monotonic() + random.uniform(2.5, 4.0)
 
@@ -65,13 +66,13 @@ def main() -> None:
         thread.start()
     time.sleep(1)
 
-    latencies, errors, retries = [], 0, 0
+    latencies, errors, retries, replayed = [], 0, 0, 0
     statuses: dict[str, int] = {}  # every answer a submission got, by status ("none": no answer at all)
     lock = threading.Lock()
     local = threading.local()
 
     def phone(token: str):
-        nonlocal errors, retries
+        nonlocal errors, retries, replayed
         holder = local.__dict__.setdefault("holder", {})
         key = uuid.uuid4().hex
         if spec["kind"] == "ballot":
@@ -87,13 +88,17 @@ def main() -> None:
         for attempt in range(MAX_TRIES):
             try:
                 status = request(holder, host, port, method, path, body=body, headers=headers)
-            except OSError:
+            except (OSError, http.client.HTTPException):
+                # No answer, or one cut off mid-body (a worker killed while writing it): a phone's
+                # fetch fails the same way either way, and resends.
                 status = None
             with lock:
                 statuses[str(status or "none")] = statuses.get(str(status or "none"), 0) + 1
             if status in (200, 201):
                 with lock:
                     latencies.append(time.perf_counter() - started)
+                    # The first answer was lost after the ballot was stored: the resend got it from the key.
+                    replayed += holder.get("replayed", False)
                 return
             with lock:
                 retries += 1
@@ -115,6 +120,7 @@ def main() -> None:
                 "errors": errors,
                 "retries": retries,
                 "statuses": statuses,
+                "replayed": replayed,
                 "seconds": round(elapsed, 2),
                 "throughput": round(len(latencies) / elapsed, 1),
                 "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,

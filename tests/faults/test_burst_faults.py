@@ -28,13 +28,15 @@ def two_criteria_document(small_document):
     return document
 
 
-def stored_reaches(presentation_id: int, count: int, timeout: float = 60) -> int:
+def stored_reaches(presentation_id: int, count: int, load: subprocess.Popen, timeout: float = 60) -> int:
     """Wait until the burst has stored `count` ballots: a disruption lands mid-burst, not before it starts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stored = Ballot.objects.filter(presentation_id=presentation_id).count()
         if stored >= count:
             return stored
+        if load.poll() is not None:
+            raise AssertionError(f"the phones stopped (exit {load.returncode}) with {stored} of {count} ballots in")
         time.sleep(0.02)
     raise AssertionError(f"the burst never reached {count} ballots")
 
@@ -68,7 +70,7 @@ def burst_with(small_document, disrupt, port: int) -> dict:
         )
         load.stdin.write(json.dumps(spec))
         load.stdin.close()
-        disruption = disrupt(server, lambda count: stored_reaches(presentation, count))
+        disruption = disrupt(server, lambda count: stored_reaches(presentation, count, load))
         out = json.loads(load.stdout.read())
         load.wait(timeout=120)
     connection.close()  # the test's own connection may have died with a restart
