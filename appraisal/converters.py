@@ -1,4 +1,6 @@
-"""Path converters."""
+"""Path converters, and ids carried by HTML forms."""
+
+import re
 
 
 class IdConverter:
@@ -12,3 +14,17 @@ class IdConverter:
 
     def to_url(self, value) -> str:
         return str(value)
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def form_id(value: str | None) -> int | None:
+    """An id typed into or carried by an HTML form: ASCII digits that fit bigint, else None.
+
+    str.isdigit() is no guard: it takes "²" and "٣", which int() then refuses, and
+    twenty digits, which PostgreSQL refuses.
+    """
+    if value is None or not _ID.fullmatch(value):
+        return None
+    return int(value)

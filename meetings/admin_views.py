@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import io
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -73,7 +74,11 @@ def panel_view(request, model_admin, meeting_id: int):
         "kinds": PanelImport.Kind.choices,
     }
     if request.method == "POST" and request.POST.get("confirm"):
-        pending = get_object_or_404(PanelImport, pk=request.POST["confirm"], meeting=meeting)
+        try:
+            pending_id = uuid.UUID(request.POST["confirm"])
+        except ValueError as exc:  # a forged or garbled confirmation is no import of ours
+            raise Http404 from exc
+        pending = get_object_or_404(PanelImport, pk=pending_id, meeting=meeting)
         try:
             issued = panel_import_commit(panel_import=pending, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
         except DomainError as exc:
@@ -144,11 +149,15 @@ def copy_view(request, model_admin, meeting_id: int):
         except ValueError:
             errors.append(_("Give a year, a cycle name, a title and a date (YYYY-MM-DD)."))
         else:
-            result = meeting_copy(
-                source=meeting, cycle_year=year, cycle_name=values["cycle"], title=values["title"], date=date,
-                actor=request.user, ip=request.META.get("REMOTE_ADDR"),
-            )  # fmt: skip
-            return cards_response(result.meeting, result.raters, label="all")
+            try:
+                result = meeting_copy(
+                    source=meeting, cycle_year=year, cycle_name=values["cycle"], title=values["title"], date=date,
+                    actor=request.user, ip=request.META.get("REMOTE_ADDR"),
+                )  # fmt: skip
+            except DomainError as exc:
+                errors.extend(f"{e['path']}: {e['message']}" for e in exc.errors)
+            else:
+                return cards_response(result.meeting, result.raters, label="all")
         defaults = values
     return render(
         request,

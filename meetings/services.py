@@ -496,6 +496,22 @@ def meeting_copy(
 ) -> ImportResult:
     """Next year's meeting from last year's: a copy of the scheme (categories, departments, forms),
     the rules, the agenda and the panel, with new tokens for every seat."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import InvalidInput
+    from appraisal.text import line_problem
+
+    title_length = min(Scheme._meta.get_field("name").max_length, Meeting._meta.get_field("title").max_length)
+    fields = (("cycle", cycle_name, Cycle._meta.get_field("name").max_length), ("title", title, title_length))
+    errors = [
+        {"path": path, "message": problem}
+        for path, value, n in fields
+        if (problem := line_problem(value, max_length=n))
+    ]
+    if not 1900 <= cycle_year <= 2200:
+        errors.append({"path": "year", "message": _("A year between 1900 and 2200.")})
+    if errors:
+        raise InvalidInput(_("The new cycle's details are not valid."), errors=errors)
     cycle, _created = Cycle.objects.get_or_create(year=cycle_year, name=cycle_name)
     old = source.scheme
     scheme = Scheme.objects.create(cycle=cycle, name=title, copied_from=old)

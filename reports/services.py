@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from appraisal.exceptions import Conflict, InvalidInput, NotFound
 from appraisal.models import Department
 from appraisal.numbers import FOUR_PLACES
+from appraisal.text import reason_clean
 from meetings.models import Component, Meeting
 from meetings.services import audit_record
 from voting.models import Ballot
@@ -244,6 +245,8 @@ def aggregation_execute(*, run_id: int, task_id: str = "", progress: ProgressCal
 
 
 def _department(meeting: Meeting, code: str) -> Department:
+    if "\x00" in code:  # no code has one, and PostgreSQL would refuse to look it up
+        raise NotFound(_('No department "%(code)s" in this meeting.') % {"code": code.replace("\x00", "")})
     try:
         return Department.objects.get(scheme_id=meeting.scheme_id, code=code, presentations__meeting=meeting)
     except Department.DoesNotExist as exc:
@@ -301,11 +304,10 @@ def adjustment_add(
             _("Points must be a non-zero number such as -2 or 1.5."),
             errors=[{"path": "points", "message": _("Points must be a non-zero number such as -2 or 1.5.")}],
         )
-    if not reason.strip():
-        raise InvalidInput(_("Give the reason."), errors=[{"path": "reason", "message": _("This field is required.")}])
+    reason = reason_clean(reason)
     department = _department(meeting, department_code)
     adjustment = Adjustment.objects.create(
-        meeting=meeting, department=department, points=points, reason=reason.strip(), created_by=actor
+        meeting=meeting, department=department, points=points, reason=reason, created_by=actor
     )
     audit_record(
         meeting=meeting,
@@ -334,10 +336,11 @@ def adjustment_withdraw(*, adjustment: Adjustment, actor: AbstractBaseUser, ip: 
 
 @transaction.atomic
 def veto_set(*, meeting: Meeting, department_code: str, reason: str, actor: AbstractBaseUser, ip: str | None) -> Veto:
+    reason = reason_clean(reason)
     department = _department(meeting, department_code)
     if Veto.objects.filter(meeting=meeting, department=department, withdrawn_at__isnull=True).exists():
         raise Conflict(_("This department already has a veto."))
-    veto = Veto.objects.create(meeting=meeting, department=department, reason=reason.strip(), created_by=actor)
+    veto = Veto.objects.create(meeting=meeting, department=department, reason=reason, created_by=actor)
     audit_record(
         meeting=meeting,
         actor=actor,

@@ -6,6 +6,7 @@ act, auditors read. Every change goes through the same services as the API.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from appraisal.converters import form_id
 from appraisal.exceptions import DomainError
 from appraisal.numbers import plain
 from meetings.api import client_ip
@@ -31,6 +33,9 @@ from voting.services import ballot_void, voting_set
 from . import selectors, services
 from .exports import flag_words
 from .models import Adjustment, AggregationRun, ResultSnapshot, Veto
+
+# The countdown's minutes as the console's number field sends them (ASCII digits, up to two decimals).
+MINUTES = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?")
 
 
 def _dashboard(meeting: Meeting) -> str:
@@ -80,7 +85,11 @@ def console_meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
 def console_voting(request: HttpRequest, meeting_id: int) -> HttpResponse:
     meeting = meeting_for(request.user, meeting_id, write=True)
     target = request.POST.get("presentation", "all")
-    presentation_id = int(target) if target.isdigit() else None
+    presentation_id = None if target == "all" else form_id(target)
+    if target != "all" and presentation_id is None:
+        # Never read a garbled id as "all": that would open or close every presentation.
+        messages.error(request, _("There is no such presentation in this meeting."))
+        return redirect(_dashboard(meeting))
     _act(
         request,
         lambda: voting_set(
@@ -99,8 +108,11 @@ def console_voting(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @require_POST
 def console_countdown(request: HttpRequest, meeting_id: int) -> HttpResponse:
     meeting = meeting_for(request.user, meeting_id, write=True)
-    minutes = request.POST.get("minutes", "")
-    seconds = int(Decimal(minutes) * 60) if minutes.replace(".", "", 1).isdigit() and Decimal(minutes) > 0 else None
+    minutes = request.POST.get("minutes", "").strip()
+    if minutes and not MINUTES.fullmatch(minutes):
+        messages.error(request, _("Minutes must be a number such as 5 or 2.5."))
+        return redirect(_dashboard(meeting))
+    seconds = int(Decimal(minutes) * 60) if minutes else None
     countdown_set(
         meeting=meeting, seconds=min(seconds, 3600) if seconds else None, actor=request.user, ip=client_ip(request)
     )
@@ -241,7 +253,7 @@ def console_adjust(request: HttpRequest, meeting_id: int) -> HttpResponse:
         adjustment = get_object_or_404(
             Adjustment,
             meeting=meeting,
-            pk=request.POST.get("adjustment", "0") if request.POST.get("adjustment", "").isdigit() else 0,
+            pk=form_id(request.POST.get("adjustment")) or 0,
         )
         services.adjustment_withdraw(adjustment=adjustment, actor=request.user, ip=ip)
         messages.success(request, _("Adjustment withdrawn. Run the aggregation again."))
@@ -428,7 +440,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             _act(
                 request,
                 lambda: paper_entry_submit(
-                    meeting=meeting, seat_no=int(request.POST.get("seat") or 0), presentation_id=int(request.POST.get("presentation") or 0),
+                    meeting=meeting, seat_no=form_id(request.POST.get("seat")) or 0, presentation_id=form_id(request.POST.get("presentation")) or 0,
                     scores=scores, actor=request.user, ip=ip,
                 ),
                 _("Entry recorded."),
@@ -438,7 +450,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
                 request,
                 lambda: paper_entry_resolve(
                     meeting=meeting,
-                    entry_id=int(request.POST.get("entry") or 0),
+                    entry_id=form_id(request.POST.get("entry")) or 0,
                     scores=scores,
                     actor=request.user,
                     ip=ip,
@@ -466,20 +478,20 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             return redirect(reverse("console-paper", args=[meeting.pk]))
     form_rows, chosen = None, {}
     seat, presentation_id, resolve_id = (
-        request.GET.get("seat", ""),
-        request.GET.get("presentation", ""),
-        request.GET.get("resolve", ""),
+        form_id(request.GET.get("seat")),
+        form_id(request.GET.get("presentation")),
+        form_id(request.GET.get("resolve")),
     )
-    if resolve_id.isdigit():
+    if resolve_id is not None:
         entry = get_object_or_404(
             PaperEntry, pk=resolve_id, presentation__meeting=meeting, state=PaperEntry.State.MISMATCH
         )
         chosen = {"entry": entry}
         form_rows = criteria_rows(role_form(entry.role))
-    elif seat.isdigit() and presentation_id.isdigit():
-        rater = Rater.objects.select_related("role").filter(meeting=meeting, seat_no=int(seat)).first()
+    elif seat is not None and presentation_id is not None:
+        rater = Rater.objects.select_related("role").filter(meeting=meeting, seat_no=seat).first()
         presentation = (
-            Presentation.objects.select_related("department").filter(meeting=meeting, pk=int(presentation_id)).first()
+            Presentation.objects.select_related("department").filter(meeting=meeting, pk=presentation_id).first()
         )
         if rater is None or presentation is None:
             messages.error(request, _("No such seat or presentation in this meeting."))

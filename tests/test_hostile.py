@@ -422,3 +422,129 @@ def test_voting_takes_a_presentation_id_as_a_number_or_as_digits(api_client, wor
     assert (closed.status_code, reopened.status_code) == (200, 200)
     assert closed.json()["changed"] == [{"id": presentation, "state": "closed"}]
     assert reopened.json()["changed"] == [{"id": presentation, "state": "open"}]
+
+
+# --- the organizer's console and the admin's own forms (HTML, post-redirect-get) ----------------------------------
+
+SUPERSCRIPT_TWO = "²"  # str.isdigit() says yes, int() says no
+BEYOND_BIGINT = "99999999999999999999"
+
+
+def console_state():
+    from meetings.models import Presentation
+
+    return (
+        state(),
+        tuple(Presentation.objects.order_by("pk").values_list("state", flat=True)),
+        tuple(Meeting.objects.order_by("pk").values_list("countdown_ends_at", flat=True)),
+    )
+
+
+CONSOLE_CASES = [
+    # name, path under /console/m/<meeting>/, form data
+    ("voting: superscript digit as presentation", "voting", {"presentation": SUPERSCRIPT_TWO, "action": "close"}),
+    ("voting: id beyond bigint", "voting", {"presentation": BEYOND_BIGINT, "action": "close"}),
+    ("voting: SQL as presentation is not read as all", "voting", {"presentation": "1 OR 1=1", "action": "close"}),
+    ("voting: unknown action", "voting", {"presentation": "all", "action": "drop"}),
+    ("countdown: superscript digit", "countdown", {"minutes": SUPERSCRIPT_TWO}),
+    ("countdown: exponent", "countdown", {"minutes": "1e9"}),
+    ("countdown: NaN", "countdown", {"minutes": "NaN"}),
+    ("countdown: negative", "countdown", {"minutes": "-5"}),
+    ("countdown: NUL", "countdown", {"minutes": "5\x00"}),
+    ("adjust: NUL in reason", "adjust", {"action": "adjust", "department": "D01", "points": "1", "reason": "a\x00"}),
+    ("adjust: NaN points", "adjust", {"action": "adjust", "department": "D01", "points": "NaN", "reason": "r"}),
+    ("veto: NUL in department", "adjust", {"action": "veto", "department": "D01\x00", "reason": "r"}),
+    ("veto: NUL in reason", "adjust", {"action": "veto", "department": "D01", "reason": "\x00"}),
+    ("void: NUL in receipt", "void", {"receipt": "AB\x00", "reason": "r"}),
+    ("void: NUL in reason", "void", {"receipt": "AAAA-BBBB-CCCC", "reason": "r\x00"}),
+    ("paper: seat as exponent", "paper/", {"action": "enter", "seat": "1e9", "presentation": "1", "performance": "1"}),
+    ("paper: seat as hex", "paper/", {"action": "enter", "seat": "0x10", "presentation": "1", "performance": "1"}),
+    ("paper: superscript seat", "paper/", {"action": "enter", "seat": SUPERSCRIPT_TWO, "presentation": "1"}),
+    ("paper: presentation beyond bigint", "paper/", {"action": "enter", "seat": "1", "presentation": BEYOND_BIGINT}),
+    ("paper: entry as NaN", "paper/", {"action": "resolve", "entry": "NaN"}),
+    ("paper: entry as SQL", "paper/", {"action": "resolve", "entry": "1; DROP TABLE voting_ballot"}),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "data"), CONSOLE_CASES, ids=[c[0] for c in CONSOLE_CASES])
+def test_console_forms_refuse_hostile_input_with_a_message(client, world, name, path, data):
+    from django.contrib.messages import ERROR, get_messages
+
+    client.force_login(world["user"])
+    before = console_state()
+
+    response = client.post(f"/console/m/{world['meeting'].pk}/{path}", data)
+
+    assert response.status_code == 302
+    assert [m.level for m in get_messages(response.wsgi_request)] == [ERROR]
+    assert console_state() == before
+
+
+@pytest.mark.parametrize("value", [SUPERSCRIPT_TWO, BEYOND_BIGINT, "abc", "1; DROP TABLE x"])
+def test_console_withdrawing_a_garbled_adjustment_is_a_404(client, world, value):
+    client.force_login(world["user"])
+    before = console_state()
+
+    response = client.post(
+        f"/console/m/{world['meeting'].pk}/adjust", {"action": "withdraw-adjustment", "adjustment": value}
+    )
+
+    assert response.status_code == 404
+    assert console_state() == before
+
+
+@pytest.mark.parametrize(
+    "query", [f"seat={SUPERSCRIPT_TWO}&presentation={SUPERSCRIPT_TWO}", f"resolve={SUPERSCRIPT_TWO}", "resolve=NaN"]
+)
+def test_console_paper_page_ignores_garbled_ids(client, world, query):
+    client.force_login(world["user"])
+
+    assert client.get(f"/console/m/{world['meeting'].pk}/paper/?{query}").status_code == 200
+
+
+def test_survey_import_with_nul_in_the_role_is_refused(client, world):
+    from django.contrib.messages import ERROR, get_messages
+
+    client.force_login(world["user"])
+    before = console_state()
+    upload = io.BytesIO(b"PK\x03\x04 not really a workbook")
+    upload.name = "survey.xlsx"
+
+    response = client.post(
+        f"/console/m/{world['meeting'].pk}/paper/", {"action": "survey", "role": "public\x00", "file": upload}
+    )
+
+    assert response.status_code == 302
+    assert [m.level for m in get_messages(response.wsgi_request)] == [ERROR]
+    assert console_state() == before
+
+
+def test_rater_sheet_ignores_a_garbled_saved_marker(client, world):
+    assert client.get(f"/r/{world['token']}/sheet/?saved={SUPERSCRIPT_TWO}").status_code == 200
+
+
+@pytest.mark.parametrize("confirm", ["not-a-uuid", "\x00", BEYOND_BIGINT])
+def test_admin_panel_confirmation_that_is_no_import_is_a_404(client, world, confirm):
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-root-12345"))
+    before = console_state()
+
+    response = client.post(f"/admin/meetings/meeting/{world['meeting'].pk}/panel/", {"confirm": confirm})
+
+    assert response.status_code == 404
+    assert console_state() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("title", "考评\x00大会", "NUL"), ("title", "长" * 201, "200"), ("cycle", "周期" * 101, "200")],
+)
+def test_admin_copy_refuses_names_the_database_cannot_store(client, world, field, value, message):
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-root-12345"))
+    before = console_state()
+    data = {"year": "2023", "cycle": "2023年度", "title": "2023年度考评大会", "date": "2023-01-20"} | {field: value}
+
+    response = client.post(f"/admin/meetings/meeting/{world['meeting'].pk}/copy/", data)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert console_state() == before

@@ -586,16 +586,18 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
-    from appraisal.exceptions import Conflict, InvalidInput, NotFound
+    from appraisal.exceptions import Conflict, NotFound
+    from appraisal.text import reason_clean
     from meetings.services import audit_record
 
     from .selectors import receipt_normalise
 
-    if not reason or not reason.strip():
-        raise InvalidInput(
-            _("Give the reason for voiding."), errors=[{"path": "reason", "message": _("This field is required.")}]
-        )
+    reason = reason_clean(reason or "", detail=_("Give the reason for voiding."))
     code = receipt_normalise(receipt)
+    if "\x00" in code:  # no receipt has one, and PostgreSQL would refuse to look it up
+        raise NotFound(
+            _("No ballot of this meeting has the receipt code %(code)s.") % {"code": code.replace("\x00", "")}
+        )
     ballot = (
         Ballot.objects.select_for_update()
         .select_related("presentation__department", "role")
@@ -607,7 +609,7 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
     if ballot.state == Ballot.State.VOID:
         raise Conflict(_("This ballot is already void."), code="already_void")
     ballot.state = Ballot.State.VOID
-    ballot.void_reason = reason.strip()
+    ballot.void_reason = reason
     ballot.voided_at = timezone.now()
     ballot.save(update_fields=["state", "void_reason", "voided_at", "updated_at"])
     audit_record(
@@ -758,9 +760,12 @@ def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, a
     from meetings.panel_sheets import SURVEY_FIXED_COLUMNS, SheetInvalid, map_columns, problem, read_rows
     from meetings.services import audit_record
 
-    role = RaterRole.objects.filter(scheme_id=meeting.scheme_id, code=role_code).first()
+    # A code with NUL is no code of ours, and PostgreSQL would refuse to look it up.
+    role = (
+        None if "\x00" in role_code else RaterRole.objects.filter(scheme_id=meeting.scheme_id, code=role_code).first()
+    )
     if role is None:
-        raise NotFound(_('Unknown role "%(code)s".') % {"code": role_code})
+        raise NotFound(_('Unknown role "%(code)s".') % {"code": role_code.replace("\x00", "")})
     form = role_form(role)
     header, rows = read_rows(fileobj, filename)
     columns = map_columns(header, SURVEY_FIXED_COLUMNS, {"department"})

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from appraisal.converters import form_id
 from appraisal.exceptions import DomainError, error_body
 from appraisal.numbers import plain
 from meetings.models import Meeting, Presentation, Rater
@@ -209,7 +210,7 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
         view,
         token,
         entries=entries,
-        saved_id=int(saved) if saved.isdigit() else None,
+        saved_id=form_id(saved),
         full_mark=plain(rater.meeting.full_mark),
         open_state=Presentation.State.OPEN,
     )
