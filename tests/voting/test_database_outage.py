@@ -102,3 +102,19 @@ def test_database_errors_that_are_not_an_outage_are_left_alone():
 
     for error in (DataError("value too long"), IntegrityError("duplicate key"), ProgrammingError("no such column")):
         assert middleware.process_exception(None, error) is None
+
+
+def test_console_page_during_a_database_outage_is_503_not_a_login_loop(client, hall, lose_connection):
+    from django.contrib.auth import get_user_model
+    from guardian.shortcuts import assign_perm
+
+    user = get_user_model().objects.create_user("kaohe", password="pw-kaohe-2022")
+    assign_perm("meetings.organize_meeting", user, hall.meeting)
+    client.force_login(user)
+
+    lose_connection()
+    response = client.get(f"/console/m/{hall.meeting.pk}/")
+
+    # The session could not be read: a redirect to the login page would be a lie.
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
