@@ -5,7 +5,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from appraisal import views as appraisal_views
-from appraisal.converters import IdConverter
+from appraisal.converters import CodeConverter, IdConverter
 from appraisal.login import RateLimitedLoginView
 from meetings import api as meetings_api
 from reports import api as reports_api
@@ -14,6 +14,7 @@ from voting import api as voting_api
 from voting import views as voting_views
 
 register_converter(IdConverter, "id")
+register_converter(CodeConverter, "code")
 
 api_v1 = [
     path("meetings/import", meetings_api.MeetingImportApi.as_view(), name="meetings-import"),
@@ -26,7 +27,7 @@ api_v1 = [
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
     path(
-        "meetings/<id:meeting_id>/components/<str:code>",
+        "meetings/<id:meeting_id>/components/<code:code>",
         reports_api.ComponentScoresApi.as_view(),
         name="component-scores",
     ),
@@ -37,7 +38,7 @@ api_v1 = [
         name="adjustment-detail",
     ),
     path("meetings/<id:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
-    path("meetings/<id:meeting_id>/vetoes/<str:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
+    path("meetings/<id:meeting_id>/vetoes/<code:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
     path("rater", voting_api.RaterApi.as_view(), name="rater"),
     path("rater/ballots/<id:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
     path("meetings/<id:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
@@ -48,7 +49,7 @@ api_v1 = [
         voting_api.PaperResolveApi.as_view(),
         name="paper-resolve",
     ),
-    path("meetings/<id:meeting_id>/surveys/<str:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
+    path("meetings/<id:meeting_id>/surveys/<code:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
     path("meetings/<id:meeting_id>/live", voting_views.live_state, name="live"),
     path(
         "meetings/<id:meeting_id>/snapshots/<id:snapshot_id>/export.<str:fmt>",
@@ -62,7 +63,7 @@ api_v1 = [
         "public/meetings/<id:meeting_id>/export.<str:fmt>", reports_api.PublicExportApi.as_view(), name="public-export"
     ),
     path(
-        "public/meetings/<id:meeting_id>/receipts/<str:code>",
+        "public/meetings/<id:meeting_id>/receipts/<code:code>",
         reports_api.PublicReceiptApi.as_view(),
         name="public-receipt",
     ),

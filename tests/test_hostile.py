@@ -548,3 +548,31 @@ def test_admin_copy_refuses_names_the_database_cannot_store(client, world, field
     assert response.status_code == 200
     assert message in response.content.decode()
     assert console_state() == before
+
+
+PATH_CODE_CASES = [
+    ("component code with NUL", "post", "components/annual%00", {"scores": {"D01": "90"}}),
+    ("component code that is only NUL", "post", "components/%00", {"scores": {"D01": "90"}}),
+    ("veto department with NUL", "delete", "vetoes/D01%00", None),
+    ("veto department with a newline", "delete", "vetoes/D01%0A", None),
+    ("component code 51 characters long", "post", "components/" + "a" * 51, {"scores": {"D01": "90"}}),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "path", "body"), PATH_CODE_CASES, ids=[c[0] for c in PATH_CODE_CASES])
+def test_codes_in_api_paths_with_control_characters_are_a_404(api_client, world, name, method, path, body):
+    api_client.force_authenticate(world["user"])
+    before = state()
+    url = f"/api/v1/meetings/{world['meeting'].pk}/{path}"
+
+    response = getattr(api_client, method)(url, body, format="json") if body else getattr(api_client, method)(url)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert state() == before
+
+
+def test_receipt_check_with_nul_is_a_404(client, world):
+    response = client.get(f"/api/v1/public/meetings/{world['meeting'].pk}/receipts/AAAA%00")
+
+    assert response.status_code == 404
