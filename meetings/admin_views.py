@@ -100,6 +100,8 @@ def panel_view(request, model_admin, meeting_id: int):
             )
         except SheetInvalid as exc:
             context["problems"] = exc.problems
+        except DomainError as exc:
+            messages.error(request, exc.message)
         else:
             context["pending"] = pending
     return render(request, "admin/meetings/panel.html", context)

@@ -71,6 +71,16 @@ def _read_csv(data: bytes):
     rows = list(reader)
     if not rows:
         raise SheetInvalid([problem(None, None, _("The file is empty."))])
+    # A workbook cannot hold NUL, but a CSV file can, and PostgreSQL stores it nowhere (not even in JSON).
+    titles = [title.replace("\x00", "").strip() for title in rows[0]]
+    nul_cells = [
+        problem(number, titles[i] if number > 1 and i < len(titles) else None, _("The cell contains a NUL character."))
+        for number, cells in enumerate(rows, start=1)
+        for i, cell in enumerate(cells)
+        if "\x00" in cell
+    ]
+    if nul_cells:
+        raise SheetInvalid(nul_cells)
     header = [h.strip() for h in rows[0]]
     out = []
     for number, cells in enumerate(rows[1:], start=2):

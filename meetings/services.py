@@ -344,6 +344,14 @@ def panel_import_preview(
     from .panel_sheets import department_rows, panel_rows, read_rows
     from .setup_document import MAX_SEATS_TOTAL
 
+    if kind not in PanelImport.Kind.values:
+        from django.utils.translation import gettext as _
+
+        from appraisal.exceptions import InvalidInput
+
+        raise InvalidInput(
+            _("Choose what the sheet holds."), errors=[{"path": "kind", "message": _("Unknown kind of sheet.")}]
+        )
     header, rows = read_rows(fileobj, filename)
     scheme_id = meeting.scheme_id
     if kind == PanelImport.Kind.RATERS:
@@ -374,8 +382,6 @@ def panel_import_preview(
         existing = set(Department.objects.filter(scheme_id=scheme_id).values_list("code", flat=True))
         checked = department_rows(header, rows, categories=categories, existing_codes=existing)
         data = [{"row": r.row, "code": r.code, "name": r.name, "category": r.category} for r in checked]
-    else:
-        raise ValueError(kind)
     user = actor if actor is not None and actor.is_authenticated else None
     return PanelImport.objects.create(meeting=meeting, kind=kind, filename=filename[:255], rows=data, created_by=user)
 

@@ -576,3 +576,67 @@ def test_receipt_check_with_nul_is_a_404(client, world):
     response = client.get(f"/api/v1/public/meetings/{world['meeting'].pk}/receipts/AAAA%00")
 
     assert response.status_code == 404
+
+
+def csv_upload(text: str, name: str = "sheet.csv") -> io.BytesIO:
+    upload = io.BytesIO(text.encode())
+    upload.name = name
+    return upload
+
+
+PANEL_SHEET_CASES = [
+    ("NUL inside a rater's name", "raters", "role,count,name,department\npublic,,王\x00芳,\n", "NUL"),
+    ("NUL inside a department's code", "departments", "code,name,category\nD9\x00,审计局,party\n", "NUL"),
+    ("formula as a name is kept as text", "raters", 'role,count,name,department\npublic,,"=HYPERLINK(""x"")",\n', None),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "text", "problem"), PANEL_SHEET_CASES, ids=[c[0] for c in PANEL_SHEET_CASES])
+def test_admin_panel_sheet_with_hostile_cells(client, world, name, kind, text, problem):
+    from meetings.models import PanelImport
+
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-root-12345"))
+    before = (console_state(), PanelImport.objects.count())
+
+    response = client.post(
+        f"/admin/meetings/meeting/{world['meeting'].pk}/panel/", {"kind": kind, "file": csv_upload(text)}
+    )
+
+    assert response.status_code == 200
+    if problem:  # refused, row by row, and nothing kept for confirmation
+        assert problem in response.content.decode()
+        assert (console_state(), PanelImport.objects.count()) == before
+    else:  # a preview only: the seats are created on confirmation, with the formula as plain text
+        assert console_state() == before[0]
+        assert PanelImport.objects.get().rows[0]["name"] == '=HYPERLINK("x")'
+
+
+def test_admin_panel_sheet_of_an_unknown_kind_is_refused(client, world):
+    from django.contrib.messages import ERROR, get_messages
+
+    from meetings.models import PanelImport
+
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-root-12345"))
+
+    response = client.post(
+        f"/admin/meetings/meeting/{world['meeting'].pk}/panel/",
+        {"kind": "bogus", "file": csv_upload("role,count,name,department\npublic,2,,\n")},
+    )
+
+    assert response.status_code == 200
+    assert [m.level for m in get_messages(response.wsgi_request)] == [ERROR]
+    assert PanelImport.objects.count() == 0
+
+
+def test_survey_api_refuses_a_csv_with_nul_cells(api_client, world):
+    api_client.force_authenticate(world["user"])
+    before = state()
+
+    response = api_client.post(
+        f"/api/v1/meetings/{world['meeting'].pk}/surveys/public",
+        {"file": csv_upload("部门,总体评价\nD01,良\x00好\n", "survey.csv")},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert state() == before
