@@ -30,11 +30,12 @@ class ContentSecurityPolicyMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """A lost database connection is a 503 with Retry-After, not a 500.
+    """A lost or failing database connection is a 503 with Retry-After, not a 500.
 
     While PostgreSQL restarts or fails over, every request fails the same way; a phone resends
     its ballot with the same Idempotency-Key, so "try again shortly" is the true answer. Only
-    connection-level errors qualify: a programming or integrity error stays a 500.
+    OperationalError (connection lost or refused, server shutting down, deadlock, timeout) and
+    InterfaceError qualify: a programming, data or integrity error is a bug and stays a 500.
     """
 
     RETRY_AFTER_SECONDS = 5

@@ -505,14 +505,14 @@ def meeting_copy(
     from django.utils.translation import gettext as _
 
     from appraisal.exceptions import InvalidInput
-    from appraisal.text import line_problem
+    from appraisal.text import text_problem
 
     title_length = min(Scheme._meta.get_field("name").max_length, Meeting._meta.get_field("title").max_length)
     fields = (("cycle", cycle_name, Cycle._meta.get_field("name").max_length), ("title", title, title_length))
     errors = [
         {"path": path, "message": problem}
         for path, value, n in fields
-        if (problem := line_problem(value, max_length=n))
+        if (problem := text_problem(value, max_length=n))
     ]
     if not 1900 <= cycle_year <= 2200:
         errors.append({"path": "year", "message": _("A year between 1900 and 2200.")})
