@@ -83,3 +83,34 @@ def test_console_runs_a_meeting_end_to_end(browser, live_server, small_document)
     expect(public.get_by_text(re.compile("已计入本次结果"))).to_be_visible()
     screenshot(public, "public-results")
     context.close()
+
+
+def test_console_keeps_following_a_run_after_a_refused_poll(browser, live_server, small_document):
+    from reports.models import AggregationRun
+
+    meeting = meeting_import(document=small_document(departments=2, seats=2), actor=None).meeting
+    user = get_user_model().objects.create_user("kaohe", password="pw-kaohe-2022")
+    assign_perm("meetings.organize_meeting", user, meeting)
+    run = AggregationRun.objects.create(meeting=meeting, task_id="not-enqueued")
+    context = browser.new_context(**LAPTOP, base_url=live_server.url, locale="zh-CN")
+    console = context.new_page()
+    console.goto(f"/console/m/{meeting.pk}/")
+    console.get_by_label("用户名").fill("kaohe")
+    console.get_by_label("密码").fill("pw-kaohe-2022")
+    refused = []
+
+    def refuse_first_poll(route):
+        # The database restarting: the first status poll gets a 503, then the run finishes.
+        if not refused:
+            refused.append(True)
+            route.fulfill(status=503, content_type="application/json", body='{"detail": "x", "code": "unavailable"}')
+            AggregationRun.objects.filter(pk=run.pk).update(state="succeeded", progress=100)
+            return
+        route.continue_()
+
+    console.route(re.compile(rf"/api/v1/meetings/{meeting.pk}/aggregations/{run.pk}$"), refuse_first_poll)
+    console.get_by_role("button", name="登录").click()
+
+    expect(console.locator("[data-run-state]")).to_have_text("已完成", timeout=15000)
+    assert refused
+    context.close()

@@ -28,7 +28,8 @@
     fetch(run.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
-        if (!s) return;
+        // A refused poll (the database restarting: 503) is no reason to stop following the run.
+        if (!s) { setTimeout(refreshRun, 2000); return; }
         run.querySelector("[data-run-progress]").value = s.progress;
         run.querySelector("[data-run-percent]").textContent = s.progress + "%";
         if (s.state === "succeeded" || s.state === "failed") { location.reload(); return; }
@@ -36,5 +37,5 @@
       })
       .catch(function () { setTimeout(refreshRun, 2000); });
   }
-  if (run && /queued|running|排队|计算/.test(run.querySelector("[data-run-state]").textContent)) refreshRun();
+  if (run && (run.dataset.state === "queued" || run.dataset.state === "running")) refreshRun();
 })();
