@@ -640,3 +640,17 @@ def test_survey_api_refuses_a_csv_with_nul_cells(api_client, world):
 
     assert response.status_code == 400
     assert state() == before
+
+
+def test_public_receipt_check_with_nul_is_an_unknown_receipt(client, world):
+    from reports.services import snapshot_compute, snapshot_publish
+
+    snapshot_compute(meeting=world["meeting"])
+    snapshot_publish(meeting=world["meeting"], actor=world["user"], ip=None)
+    before = state()
+
+    page = client.get(f"/results/m/{world['meeting'].pk}/?receipt=AAAA%00BBBB")
+
+    assert page.status_code == 200
+    assert page.context["check"]["known"] is False
+    assert state() == before
