@@ -16,7 +16,7 @@ class IdConverter:
         return str(value)
 
 
-_ID = re.compile(r"[0-9]{1,18}")
+_ID = re.compile(IdConverter.regex)
 
 
 def form_id(value: str | None) -> int | None:

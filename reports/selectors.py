@@ -230,17 +230,12 @@ def receipt_check(*, meeting_id: int, receipt: str) -> dict | None:
     if snapshot is None:
         return None
     code = receipt_normalise(receipt)
-    # No receipt holds a NUL, and PostgreSQL would refuse to look one up.
-    ballot = (
-        None
-        if "\x00" in code
-        else Ballot.objects.filter(presentation__meeting_id=meeting_id, receipt=code).values("pk", "state").first()
-    )
+    ballot = Ballot.objects.filter(presentation__meeting_id=meeting_id, receipt=code).values("pk", "state").first()
     counted = False
     if ballot is not None:
         counted = any(ballot_id == ballot["pk"] for ballot_id, _t in json.loads(snapshot.inputs)["ballots"])
     return {
-        "receipt": receipt_display(code) if ballot else receipt.replace("\x00", ""),
+        "receipt": receipt_display(code) if ballot else receipt,
         "known": ballot is not None,
         "counted": counted,
         "void": ballot is not None and ballot["state"] == Ballot.State.VOID,

@@ -654,3 +654,9 @@ def test_public_receipt_check_with_nul_is_an_unknown_receipt(client, world):
     assert page.status_code == 200
     assert page.context["check"]["known"] is False
     assert state() == before
+
+
+def test_receipt_codes_are_read_from_their_letters_and_digits_only():
+    from voting.selectors import receipt_normalise
+
+    assert receipt_normalise(" abcd-efgh ijk0\x00 ") == "ABCDEFGH1JK0"

@@ -41,8 +41,10 @@ def receipt_display(receipt: str) -> str:
 
 def receipt_normalise(text: str) -> str:
     """What a person typed back into a receipt code: case, dashes and look-alike letters forgiven."""
-    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = text.upper().translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    # Only ASCII letters and digits can be part of a code: dashes, spaces and anything stray
+    # (a NUL included, which PostgreSQL would refuse to look up) go.
+    return "".join(c for c in cleaned if c.isascii() and c.isalnum())
 
 
 @dataclass(frozen=True)

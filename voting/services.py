@@ -594,10 +594,6 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
 
     reason = reason_clean(reason or "", detail=_("Give the reason for voiding."))
     code = receipt_normalise(receipt)
-    if "\x00" in code:  # no receipt has one, and PostgreSQL would refuse to look it up
-        raise NotFound(
-            _("No ballot of this meeting has the receipt code %(code)s.") % {"code": code.replace("\x00", "")}
-        )
     ballot = (
         Ballot.objects.select_for_update()
         .select_related("presentation__department", "role")
