@@ -322,9 +322,21 @@ def _meeting_create(*, spec: SetupDocument, actor: AbstractBaseUser | None, ip: 
     )
 
 
+COUNTDOWN_MAX_SECONDS = 3600
+
+
 @transaction.atomic
 def countdown_set(*, meeting: Meeting, seconds: int | None, actor: AbstractBaseUser | None, ip: str | None) -> Meeting:
     """Start (or clear, with None) the countdown the projector shows for the current report."""
+    if seconds is not None and not 0 < seconds <= COUNTDOWN_MAX_SECONDS:
+        from django.utils.translation import gettext as _
+
+        from appraisal.exceptions import InvalidInput
+
+        raise InvalidInput(
+            _("The countdown must be between 1 second and one hour."),
+            errors=[{"path": "seconds", "message": _("The countdown must be between 1 second and one hour.")}],
+        )
     meeting.countdown_ends_at = timezone.now() + datetime.timedelta(seconds=seconds) if seconds else None
     meeting.save(update_fields=["countdown_ends_at"])
     audit_record(meeting=meeting, actor=actor, ip=ip, action="countdown.set", details={"seconds": seconds})

@@ -23,6 +23,7 @@ from appraisal.schema import (
 )
 from meetings.api import client_ip
 from meetings.permissions import meeting_for
+from meetings.services import COUNTDOWN_MAX_SECONDS
 from voting.models import Ballot
 
 from . import selectors, services
@@ -533,7 +534,9 @@ class AuditLogApi(APIView):
 
 
 class CountdownInput(StrictSerializer):
-    seconds = serializers.IntegerField(min_value=1, max_value=3600, allow_null=True, help_text="null stops it")
+    seconds = serializers.IntegerField(
+        min_value=1, max_value=COUNTDOWN_MAX_SECONDS, allow_null=True, help_text="null stops it"
+    )
 
 
 class CountdownSerializer(serializers.Serializer):

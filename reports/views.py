@@ -25,7 +25,7 @@ from meetings.api import client_ip
 from meetings.models import Meeting, Presentation
 from meetings.permissions import can_organize, meeting_for
 from meetings.selectors import audit_chain_problems, meetings_visible_to
-from meetings.services import countdown_set
+from meetings.services import COUNTDOWN_MAX_SECONDS, countdown_set
 from voting.models import Ballot
 from voting.selectors import meeting_progress
 from voting.services import ballot_void, voting_set
@@ -113,8 +113,12 @@ def console_countdown(request: HttpRequest, meeting_id: int) -> HttpResponse:
         messages.error(request, _("Minutes must be a number such as 5 or 2.5."))
         return redirect(_dashboard(meeting))
     seconds = int(Decimal(minutes) * 60) if minutes else None
+    # The console's field offers up to 60 minutes; a longer entry is taken as the longest countdown.
     countdown_set(
-        meeting=meeting, seconds=min(seconds, 3600) if seconds else None, actor=request.user, ip=client_ip(request)
+        meeting=meeting,
+        seconds=min(seconds, COUNTDOWN_MAX_SECONDS) if seconds else None,
+        actor=request.user,
+        ip=client_ip(request),
     )
     messages.success(request, _("Countdown started.") if seconds else _("Countdown cleared."))
     return redirect(_dashboard(meeting))

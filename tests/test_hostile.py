@@ -656,6 +656,19 @@ def test_public_receipt_check_with_nul_is_an_unknown_receipt(client, world):
     assert state() == before
 
 
+@pytest.mark.parametrize("seconds", [0, -5, 3601])
+def test_countdown_service_refuses_what_the_api_and_console_cannot_send(world, seconds):
+    from appraisal.exceptions import InvalidInput
+    from meetings.services import countdown_set
+
+    before = console_state()
+
+    with pytest.raises(InvalidInput):
+        countdown_set(meeting=world["meeting"], seconds=seconds, actor=None, ip=None)
+
+    assert console_state() == before
+
+
 def test_receipt_codes_are_read_from_their_letters_and_digits_only():
     from voting.selectors import receipt_normalise
 
