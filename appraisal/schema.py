@@ -16,7 +16,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from .numbers import FOUR_PLACES
+from .numbers import FOUR_PLACES, decimal_from_input
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -82,8 +82,8 @@ class DecimalInputField(serializers.Field):
                 self.fail("invalid")
             value = Decimal(data)
         elif isinstance(data, (int, Decimal)) and not isinstance(data, bool):
-            value = Decimal(data)
-            if not value.is_finite() or value % FOUR_PLACES != 0:
+            value = decimal_from_input(data)
+            if value is None or value % FOUR_PLACES != 0:
                 self.fail("invalid")
         else:
             self.fail("invalid")

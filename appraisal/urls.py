@@ -95,6 +95,11 @@ urlpatterns = [
     path("console/m/<id:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),
     path("console/m/<id:meeting_id>/audit/", reports_views.console_audit, name="console-audit"),
     path("console/m/<id:meeting_id>/rehearsal", reports_views.rehearsal_create, name="rehearsal-create"),
+    path(
+        "console/m/<id:meeting_id>/rehearsals/<id:job_id>/",
+        reports_views.rehearsal_status,
+        name="rehearsal-status",
+    ),
     path("console/m/<id:meeting_id>/paper/", reports_views.console_paper, name="console-paper"),
     path("projector/m/<id:meeting_id>/", reports_views.projector, name="projector"),
     path("projector/m/<id:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),

@@ -4,8 +4,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
+from appraisal.models import Category, Criterion, Department, Grade, RaterRole
+
 from . import admin_views
-from .models import AuditEntry, Component, Meeting, PanelImport, Presentation
+from .admin_setup import ReadOnlyAdminMixin, SetupAdminMixin, scheme_meetings
+from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation
 
 
 class ComponentInline(admin.TabularInline):
@@ -14,7 +17,7 @@ class ComponentInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(GuardedModelAdmin):
+class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
     """Object permissions ("Object permissions" button) grant organizers and auditors per meeting.
 
     The rater panel page imports sheets and prints cards; a meeting can be copied
@@ -26,7 +29,13 @@ class MeetingAdmin(GuardedModelAdmin):
     search_fields = ["title"]
     list_select_related = ["rehearsal_of"]
     inlines = [ComponentInline]
-    readonly_fields = ["scheme", "created_at"]
+    readonly_fields = ["scheme", "created_at", "countdown_ends_at"]
+
+    def meetings_of(self, obj):
+        return [obj]
+
+    def has_add_permission(self, request):
+        return False  # a meeting is set up from its setup document (import), checked as a whole
 
     def get_urls(self):
         def wrap(view):
@@ -50,19 +59,28 @@ class MeetingAdmin(GuardedModelAdmin):
 
 
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin):
+class ComponentAdmin(SetupAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "weight", "meeting"]
     list_filter = ["meeting"]
     search_fields = ["code", "name"]
     list_select_related = ["meeting"]
 
+    def meetings_of(self, obj):
+        return [obj.meeting]
+
 
 @admin.register(Presentation)
-class PresentationAdmin(admin.ModelAdmin):
+class PresentationAdmin(SetupAdminMixin, admin.ModelAdmin):
+    """The agenda. Voting is opened and closed in the console (voting_set, audited), not here."""
+
     list_display = ["order", "department", "state", "opened_at", "closed_at", "meeting"]
     list_filter = ["state", "meeting"]
     search_fields = ["department__name", "department__code"]
     list_select_related = ["department", "meeting"]
+    readonly_fields = ["state", "opened_at", "closed_at"]
+
+    def meetings_of(self, obj):
+        return [obj.meeting]
 
 
 @admin.register(AuditEntry)
@@ -82,6 +100,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(MeetingChange)
+class MeetingChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """How many changes of each kind a meeting has had: what makes a result stale."""
+
+    list_display = ["meeting", "kind", "shard", "count"]
+    list_filter = ["kind", "meeting"]
+    list_select_related = ["meeting"]
+
+
 @admin.register(PanelImport)
 class PanelImportAdmin(admin.ModelAdmin):
     list_display = ["filename", "kind", "meeting", "created_by", "created_at", "committed_at"]
@@ -91,3 +118,75 @@ class PanelImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- the scheme: a change here is a change to every meeting of the scheme ---------------------------
+
+
+@admin.register(Category)
+class CategoryAdmin(SetupAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "scheme", "order"]
+    list_filter = ["scheme"]
+    search_fields = ["code", "name"]
+    list_select_related = ["scheme"]
+
+    def meetings_of(self, obj):
+        return scheme_meetings(obj.scheme_id)
+
+
+@admin.register(Department)
+class DepartmentAdmin(SetupAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "category", "scheme"]
+    list_filter = ["scheme", "category__name"]
+    search_fields = ["code", "name"]
+    list_select_related = ["category", "scheme"]
+
+    def meetings_of(self, obj):
+        return scheme_meetings(obj.scheme_id)
+
+
+class CriterionInline(admin.TabularInline):
+    model = Criterion
+    extra = 0
+    fields = ["order", "code", "name", "kind", "max_value", "step"]
+
+
+@admin.register(RaterRole)
+class RaterRoleAdmin(SetupAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "weight", "trim", "scheme"]
+    list_filter = ["scheme"]
+    search_fields = ["code", "name"]
+    list_select_related = ["scheme"]
+    inlines = [CriterionInline]
+
+    def meetings_of(self, obj):
+        return scheme_meetings(obj.scheme_id)
+
+
+class GradeInline(admin.TabularInline):
+    model = Grade
+    extra = 0
+    fields = ["order", "code", "label", "points"]
+
+
+@admin.register(Criterion)
+class CriterionAdmin(SetupAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "max_value", "step", "role"]
+    list_filter = ["kind", "role__scheme"]
+    search_fields = ["code", "name"]
+    list_select_related = ["role"]
+    inlines = [GradeInline]
+
+    def meetings_of(self, obj):
+        return scheme_meetings(obj.role.scheme_id)
+
+
+@admin.register(Grade)
+class GradeAdmin(SetupAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "label", "points", "criterion"]
+    list_filter = ["criterion__role__scheme"]
+    search_fields = ["code", "label"]
+    list_select_related = ["criterion__role"]
+
+    def meetings_of(self, obj):
+        return scheme_meetings(obj.criterion.role.scheme_id)

@@ -279,3 +279,41 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries are append-only.")
+
+
+class MeetingChange(models.Model):
+    """Change counters of a meeting, one per kind of input a result depends on.
+
+    Every service that changes such an input bumps its kind in the same
+    transaction. A snapshot records the sums it read inside the same
+    repeatable-read view as its ballots, and publishing refuses a snapshot
+    whose sums are behind: a change that committed after the view began, or
+    was still in flight then, is always seen. Ballots spread over a few shard
+    rows so that a hall's burst does not queue on one row lock; the shard is
+    drawn at random, never derived from the seat.
+    """
+
+    class Kind(models.TextChoices):
+        BALLOTS = "ballots", _("ballots cast or changed")
+        VOIDS = "voids", _("ballots voided")
+        PAPER = "paper", _("paper ballots")
+        SURVEY = "survey", _("survey answers")
+        COMPONENTS = "components", _("component scores")
+        ADJUSTMENTS = "adjustments", _("adjustments")
+        VETOES = "vetoes", _("vetoes")
+        SETUP = "setup", _("meeting setup (rules, weights, forms, agenda)")
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    shard = models.PositiveSmallIntegerField(_("shard"), default=0)
+    count = models.BigIntegerField(_("changes"), default=0)
+
+    class Meta:
+        verbose_name = _("meeting change counter")
+        verbose_name_plural = _("meeting change counters")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "kind", "shard"], name="meeting_change_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} {self.kind}[{self.shard}] {self.count}"

@@ -17,6 +17,8 @@ from typing import IO
 
 from django.utils.translation import gettext as _
 
+from appraisal.numbers import decimal_from_input
+
 MAX_ROWS = 20000
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -187,8 +189,12 @@ def panel_rows(
         count = 1
         if get.get("count") not in (None, ""):
             try:
-                count_value = Decimal(str(get["count"]))
-                if count_value != count_value.to_integral_value() or not 1 <= count_value <= 5000:
+                count_value = decimal_from_input(get["count"])
+                if (
+                    count_value is None
+                    or count_value != count_value.to_integral_value()
+                    or not 1 <= count_value <= 5000
+                ):
                     raise InvalidOperation
                 count = int(count_value)
             except (InvalidOperation, ValueError):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from appraisal.numbers import decimal_from_input
 from appraisal.rules import rank_count
 
 MAX_SEATS_PER_ENTRY = 5000
@@ -134,15 +135,8 @@ class _Checker:
         return value
 
     def integer(self, value, path: str, *, minimum: int, maximum: int) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-            self.error(path, _("Must be a whole number."))
-            return None
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.error(path, _("Must be a whole number."))
-            return None
-        if not number.is_finite() or number != number.to_integral_value():
+        number = decimal_from_input(value)
+        if number is None or number != number.to_integral_value():
             self.error(path, _("Must be a whole number."))
             return None
         if not minimum <= number <= maximum:
@@ -160,16 +154,9 @@ class _Checker:
         minimum_exclusive: bool = False,
         maximum: Decimal | None = None,
     ) -> Decimal | None:
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        number = decimal_from_input(value)
+        if number is None:
             self.error(path, _('Must be a decimal number (a string such as "38.5" or a number).'))
-            return None
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.error(path, _('Must be a decimal number (a string such as "38.5" or a number).'))
-            return None
-        if not number.is_finite():
-            self.error(path, _("Must be a finite number."))
             return None
         if abs(number) > SCORE_LIMIT:
             self.error(path, _("The number is too large."))

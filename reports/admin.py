@@ -1,10 +1,15 @@
 from django.contrib import admin
 
-from .models import Adjustment, AggregationRun, ComponentScore, ResultSnapshot, Veto
+from meetings.admin_setup import ReadOnlyAdminMixin
+
+from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
+
+# Component scores, adjustments and vetoes are written in the console and the API, through their
+# services (checked, counted, audited with the real user); here they are only read.
 
 
 @admin.register(ComponentScore)
-class ComponentScoreAdmin(admin.ModelAdmin):
+class ComponentScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["component", "department", "value", "updated_at"]
     list_filter = ["component__meeting", "component"]
     search_fields = ["department__code", "department__name"]
@@ -12,45 +17,37 @@ class ComponentScoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(admin.ModelAdmin):
+class AdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["department", "points", "reason", "created_by", "created_at", "withdrawn_at", "meeting"]
     list_filter = ["meeting"]
     search_fields = ["department__name", "reason"]
     list_select_related = ["department", "created_by", "meeting"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Veto)
-class VetoAdmin(admin.ModelAdmin):
+class VetoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["department", "reason", "created_by", "created_at", "withdrawn_at", "meeting"]
     list_filter = ["meeting"]
     search_fields = ["department__name", "reason"]
     list_select_related = ["department", "created_by", "meeting"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ResultSnapshot)
-class ResultSnapshotAdmin(admin.ModelAdmin):
+class ResultSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["meeting", "computed_at", "ballots_counted", "digest", "published_at"]
     list_filter = ["meeting"]
     exclude = ["inputs"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AggregationRun)
-class AggregationRunAdmin(admin.ModelAdmin):
+class AggregationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["meeting", "state", "progress", "requested_by", "requested_at", "finished_at", "attempts"]
     list_filter = ["state", "meeting"]
     list_select_related = ["meeting", "requested_by"]
 
-    def has_add_permission(self, request):
-        return False
+
+@admin.register(RehearsalJob)
+class RehearsalJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["source", "state", "rehearsal", "ballots", "requested_by", "requested_at", "finished_at"]
+    list_filter = ["state"]
+    list_select_related = ["source", "rehearsal", "requested_by"]

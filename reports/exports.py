@@ -13,6 +13,7 @@ import io
 import json
 from collections import defaultdict
 from decimal import Decimal
+from xml.sax.saxutils import escape as xml_escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,10 +60,22 @@ def export_document(snapshot: ResultSnapshot) -> dict:
         "computed_at": snapshot.computed_at.isoformat(),
         "published_at": snapshot.published_at.isoformat() if snapshot.published_at else None,
         "digest": snapshot.digest,
+        # The audit chain's last entry this result vouches for (at its publication, else at its computation):
+        # verify_audit MEETING --head SEQ:HASH shows the chain still holds it, untruncated.
+        "audit_head": snapshot_audit_head(snapshot),
         "config": snapshot.config,
         "rows": snapshot.rows,
         "ballots": sorted(ballots.values(), key=lambda b: b["receipt"]),
     }
+
+
+def snapshot_audit_head(snapshot: ResultSnapshot) -> dict | None:
+    """{"seq", "hash"} of the audit entry the snapshot vouches for: its publication's, else its computation's."""
+    return snapshot.published_audit_head or snapshot.audit_head
+
+
+def audit_head_words(head: dict) -> str:
+    return _("Audit log: entry %(seq)d, hash %(hash)s") % {"seq": head["seq"], "hash": head["hash"]}
 
 
 def verify_export(document: dict) -> list[str]:
@@ -259,6 +272,10 @@ def to_pdf(snapshot: ResultSnapshot) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+    def para(text, style) -> Paragraph:
+        # Paragraph reads its text as markup: a name like "A<B" or "<img src=...>" must stay text.
+        return Paragraph(xml_escape(str(text)), style)
+
     font = cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     text_style = ParagraphStyle("text", fontName=font, fontSize=9, leading=13)
@@ -276,17 +293,17 @@ def to_pdf(snapshot: ResultSnapshot) -> bytes:
     )
     roles = [r["code"] for r in snapshot.config["roles"]]
     header = [_("Rank"), _("Department"), _("Category"), *roles, _("Meeting score"), _("Final score"), _("Result")]
-    data = [[Paragraph(str(h), cell_style) for h in header]]
+    data = [[para(h, cell_style) for h in header]]
     for row in snapshot.rows:
         data.append(
             [
                 row["rank"] if row["rank"] is not None else "-",
-                Paragraph(f"{row['department']} {row['name']}", cell_style),
-                row["category"],
+                para(f"{row['department']} {row['name']}", cell_style),
+                para(row["category"], cell_style),
                 *[row["role_scores"][code]["score"] or "-" for code in roles],
                 row["meeting_score"] or "-",
                 row["final"] or "-",
-                Paragraph(_mark(row) or flag_words(row["flags"]), cell_style),
+                para(_mark(row) or flag_words(row["flags"]), cell_style),
             ]
         )
     table = Table(data, repeatRows=1)
@@ -305,12 +322,13 @@ def to_pdf(snapshot: ResultSnapshot) -> bytes:
     table.setStyle(TableStyle(style))
     computed = timezone.localtime(snapshot.computed_at).strftime("%Y-%m-%d %H:%M")
     story = [
-        Paragraph(snapshot.meeting.title, title_style),
-        Paragraph(
+        para(snapshot.meeting.title, title_style),
+        para(
             _("Result computed %(time)s from %(n)d ballots. Digest (SHA-256): %(digest)s")
             % {"time": computed, "n": snapshot.ballots_counted, "digest": snapshot.digest},
             text_style,
         ),
+        *([para(audit_head_words(head), text_style)] if (head := snapshot_audit_head(snapshot)) else []),
         Spacer(1, 4 * mm),
         table,
     ]

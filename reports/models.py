@@ -98,6 +98,12 @@ class ResultSnapshot(models.Model):
     inputs = models.TextField(_("counting ballots used"))
     rows = models.JSONField(_("result rows"))
     ballots_counted = models.PositiveIntegerField(_("ballots counted"))
+    # The meeting's change counters (meetings.MeetingChange) read in the same view as the ballots:
+    # publishing refuses the snapshot once any of them moved on. Null on snapshots older than the counters.
+    revision = models.JSONField(_("changes seen"), null=True, blank=True)
+    # The audit chain's last entry when the computation started, and when it was published: {"seq", "hash"}.
+    audit_head = models.JSONField(_("audit chain head"), null=True, blank=True)
+    published_audit_head = models.JSONField(_("audit chain head at publication"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -170,3 +176,50 @@ class AggregationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meeting_id} {self.state} {self.progress}%"
+
+
+class RehearsalJob(models.Model):
+    """A request to build a rehearsal (演练) of a meeting on a worker: copy, simulated ballots, a result.
+
+    Built in one transaction, so that a failure leaves no half-made meeting behind; the job records
+    the failure."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    source = models.ForeignKey(
+        Meeting, verbose_name=_("meeting rehearsed"), on_delete=models.CASCADE, related_name="rehearsal_jobs"
+    )
+    rehearsal = models.ForeignKey(
+        Meeting, verbose_name=_("rehearsal"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    ballots = models.PositiveIntegerField(_("simulated ballots"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("rehearsal job")
+        verbose_name_plural = _("rehearsal jobs")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "succeeded", "failed"]), name="rehearsal_job_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.state}"

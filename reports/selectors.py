@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from appraisal.models import RaterRole
 from meetings.models import Meeting, Presentation
+from meetings.selectors import audit_chain_problems
 from voting.models import Ballot, BallotValue
 
 from .models import Adjustment, ComponentScore, ResultSnapshot, Veto
@@ -242,3 +243,25 @@ def receipt_check(*, meeting_id: int, receipt: str) -> dict | None:
         "snapshot": snapshot.pk,
         "digest": snapshot.digest,
     }
+
+
+def audit_anchors(meeting: Meeting) -> list[tuple[str, dict]]:
+    """The audit heads the meeting's snapshots and publications recorded, to catch a truncated chain."""
+    anchors: list[tuple[str, dict]] = []
+    for pk, head, published_head in ResultSnapshot.objects.filter(meeting=meeting).values_list(
+        "pk", "audit_head", "published_audit_head"
+    ):
+        if head:
+            anchors.append((f"snapshot {pk}", head))
+        if published_head:
+            anchors.append((f"the publication of snapshot {pk}", published_head))
+    return anchors
+
+
+def audit_problems(meeting: Meeting, *, head: dict | None = None) -> list[str]:
+    """The meeting's audit chain checked on its own and against every head recorded of it
+    (and ``head``, one taken from an export or the public page)."""
+    anchors = audit_anchors(meeting)
+    if head is not None:
+        anchors.append(("the head given", head))
+    return audit_chain_problems(meeting=meeting, anchors=anchors)

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,12 +16,12 @@ from appraisal.exceptions import Conflict, InvalidInput, NotFound
 from appraisal.models import Department
 from appraisal.numbers import FOUR_PLACES
 from appraisal.text import reason_clean
-from meetings.models import Component, Meeting
-from meetings.services import audit_record
-from voting.models import Ballot
+from meetings.models import Component, Meeting, MeetingChange
+from meetings.selectors import audit_head, meeting_revision, revision_behind
+from meetings.services import audit_record, meeting_changed
 
 from . import selectors
-from .models import Adjustment, AggregationRun, ComponentScore, ResultSnapshot, Veto
+from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
 from .scoring import DepartmentInfo, Role, compute_results, rules_from_config, snapshot_digest
 
 ProgressCallback = Callable[[int], None]
@@ -92,6 +91,11 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     # Read the meeting afresh: an instance still holding what a caller assigned (Decimal("100")
     # rather than the stored 100.0000) would give the same result a different digest.
     meeting = Meeting.objects.select_related("scheme").get(pk=meeting.pk)
+    # First, inside the caller's repeatable-read view: the counters of exactly the changes this
+    # snapshot sees, and the moment (computed_at) of that view.
+    revision = meeting_revision(meeting_id=meeting.pk)
+    head = audit_head(meeting_id=meeting.pk)
+    computed_at = timezone.now()
     config = _config(meeting)
     report(10)
     tallies = selectors.role_tallies(meeting)
@@ -104,12 +108,14 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     digest = snapshot_digest(ballots_sha256=ballots_sha256, config=config, rows=row_dicts)
     snapshot = ResultSnapshot.objects.create(
         meeting=meeting,
-        computed_at=timezone.now(),
+        computed_at=computed_at,
         digest=digest,
         config=config,
         inputs="",
         rows=row_dicts,
         ballots_counted=counted,
+        revision=revision,
+        audit_head=head,
     )
     _snapshot_store_inputs(snapshot=snapshot, ballots_sha256=ballots_sha256)
     report(100)
@@ -160,27 +166,36 @@ def aggregation_request(*, meeting: Meeting, actor: AbstractBaseUser | None, ip:
 REQUEUE_AFTER_SECONDS = 15
 
 
+def task_send(task, *, object_id: int, task_id: str) -> Exception | None:
+    """Queue a task for one object; the broker's error if it could not be reached (None when queued).
+
+    In-process (the demo) the task runs here and now. Otherwise one short connection attempt, then
+    publish without Celery's default 100 retries: the organizer's request must answer within seconds."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        task.apply_async(args=[object_id], task_id=task_id)
+        return None
+    try:
+        with task.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+            task.apply_async(args=[object_id], task_id=task_id, connection=connection, retry=False)
+    except Exception as exc:  # kombu raises several kinds when Redis is down or paused
+        return exc
+    return None
+
+
 def aggregation_enqueue(*, run: AggregationRun) -> bool:
     """Hand the run to the broker. With the broker down the run stays queued in the database,
     and the next status poll or worker start queues it again: never silently lost."""
     import logging
 
-    from django.conf import settings
-
     from .tasks import aggregate_meeting
 
     AggregationRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-    if settings.CELERY_TASK_ALWAYS_EAGER:  # in-process (the demo): the task runs here and now
-        aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id)
-        return True
-    try:
-        # One short connection attempt, then publish without Celery's default 100 retries:
-        # the organizer's request must answer within seconds.
-        with aggregate_meeting.app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
-            aggregate_meeting.apply_async(args=[run.pk], task_id=run.task_id, connection=connection, retry=False)
-    except Exception as exc:  # kombu raises several kinds when Redis is down or paused
-        logging.getLogger(__name__).warning("Aggregation run %s not queued yet: %s", run.pk, exc)
+    failure = task_send(aggregate_meeting, object_id=run.pk, task_id=run.task_id)
+    if failure is not None:
+        logging.getLogger(__name__).warning("Aggregation run %s not queued yet: %s", run.pk, failure)
         AggregationRun.objects.filter(pk=run.pk).update(
             error=_("The task queue is unavailable; the aggregation will start when it is back.")
         )
@@ -281,6 +296,7 @@ def component_scores_import(
         ComponentScore.objects.update_or_create(
             component=component, department_id=departments[department_code], defaults={"value": value}
         )
+    meeting_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.COMPONENTS)
     audit_record(
         meeting=meeting,
         actor=actor,
@@ -309,6 +325,7 @@ def adjustment_add(
     adjustment = Adjustment.objects.create(
         meeting=meeting, department=department, points=points, reason=reason, created_by=actor
     )
+    meeting_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.ADJUSTMENTS)
     audit_record(
         meeting=meeting,
         actor=actor,
@@ -325,6 +342,7 @@ def adjustment_withdraw(*, adjustment: Adjustment, actor: AbstractBaseUser, ip: 
         return
     adjustment.withdrawn_at = timezone.now()
     adjustment.save(update_fields=["withdrawn_at"])
+    meeting_changed(meeting_id=adjustment.meeting_id, kind=MeetingChange.Kind.ADJUSTMENTS)
     audit_record(
         meeting=adjustment.meeting,
         actor=actor,
@@ -341,6 +359,7 @@ def veto_set(*, meeting: Meeting, department_code: str, reason: str, actor: Abst
     if Veto.objects.filter(meeting=meeting, department=department, withdrawn_at__isnull=True).exists():
         raise Conflict(_("This department already has a veto."))
     veto = Veto.objects.create(meeting=meeting, department=department, reason=reason, created_by=actor)
+    meeting_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.VETOES)
     audit_record(
         meeting=meeting,
         actor=actor,
@@ -359,27 +378,30 @@ def veto_withdraw(*, meeting: Meeting, department_code: str, actor: AbstractBase
     )
     if not updated:
         raise NotFound(_("This department has no veto."))
+    meeting_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.VETOES)
     audit_record(meeting=meeting, actor=actor, ip=ip, action="veto.withdrawn", details={"department": department_code})
 
 
 # --- publishing ----------------------------------------------------------------------------------
 
 
+def snapshot_stale_changes(snapshot: ResultSnapshot) -> list[dict]:
+    """The kinds of change the snapshot did not see, as [{"path": "changes.KIND", "message": name}].
+
+    Exact under concurrency (MeetingChange): a change committed after the snapshot's view began, or
+    still in flight then, moved a counter past the value the snapshot recorded inside that view.
+    """
+    current = meeting_revision(meeting_id=snapshot.meeting_id)
+    labels = dict(MeetingChange.Kind.choices)
+    return [
+        {"path": f"changes.{kind}", "message": str(labels[kind])}
+        for kind in revision_behind(recorded=snapshot.revision, current=current)
+    ]
+
+
 def snapshot_stale_reasons(snapshot: ResultSnapshot) -> list[str]:
-    """What changed in the meeting's inputs after the snapshot was computed."""
-    since = snapshot.computed_at
-    meeting_id = snapshot.meeting_id
-    reasons = []
-    if Ballot.objects.filter(presentation__meeting_id=meeting_id, updated_at__gt=since).exists():
-        reasons.append(_("ballots changed"))
-    if ComponentScore.objects.filter(component__meeting_id=meeting_id, updated_at__gt=since).exists():
-        reasons.append(_("component scores changed"))
-    changed = Q(created_at__gt=since) | Q(withdrawn_at__gt=since)
-    if Adjustment.objects.filter(changed, meeting_id=meeting_id).exists():
-        reasons.append(_("adjustments changed"))
-    if Veto.objects.filter(changed, meeting_id=meeting_id).exists():
-        reasons.append(_("vetoes changed"))
-    return reasons
+    """What changed in the meeting's inputs that the snapshot did not see, in words."""
+    return [change["message"] for change in snapshot_stale_changes(snapshot)]
 
 
 @transaction.atomic
@@ -391,35 +413,38 @@ def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | Non
     snapshot = selectors.snapshot_latest(meeting)
     if snapshot is None:
         raise Conflict(_("There is no result to publish yet: run the aggregation first."), code="no_snapshot")
-    reasons = snapshot_stale_reasons(snapshot)
-    if reasons:
+    changes = snapshot_stale_changes(snapshot)
+    if changes:
         raise Conflict(
             _("The latest result is out of date (%(reasons)s): run the aggregation again.")
-            % {"reasons": ", ".join(reasons)},
+            % {"reasons": _("、").join(c["message"] for c in changes)},
             code="stale",
+            errors=changes,
         )
     if snapshot.published_at is not None:
         return snapshot
     ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
-        published_at=None, published_by=None
+        published_at=None, published_by=None, published_audit_head=None
     )
-    snapshot.published_at = timezone.now()
-    snapshot.published_by = actor
-    snapshot.save(update_fields=["published_at", "published_by"])
-    audit_record(
+    entry = audit_record(
         meeting=meeting,
         actor=actor,
         ip=ip,
         action="result.published",
         details={"snapshot": snapshot.pk, "digest": snapshot.digest},
     )
+    snapshot.published_at = timezone.now()
+    snapshot.published_by = actor
+    # The publication's own audit entry is the head it vouches for: everything up to it is on record.
+    snapshot.published_audit_head = {"seq": entry.seq, "hash": entry.entry_hash}
+    snapshot.save(update_fields=["published_at", "published_by", "published_audit_head"])
     return snapshot
 
 
 @transaction.atomic
 def snapshot_unpublish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None) -> None:
     updated = ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
-        published_at=None, published_by=None
+        published_at=None, published_by=None, published_audit_head=None
     )
     if updated:
         audit_record(meeting=meeting, actor=actor, ip=ip, action="result.unpublished", details={})
@@ -433,3 +458,88 @@ def aggregation_runs_orphaned(
     running = AggregationRun.objects.filter(state=AggregationRun.State.RUNNING).exclude(task_id__in=active_task_ids)
     queued = AggregationRun.objects.filter(state=AggregationRun.State.QUEUED, requested_at__lt=cutoff)
     return list(running) + list(queued)
+
+
+# --- rehearsals ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rehearsal_request(*, source: Meeting, actor: AbstractBaseUser | None, ip: str | None) -> RehearsalJob:
+    """Ask a worker to build a rehearsal of the meeting: the copy, simulated ballots and a result.
+
+    The caller has checked the right to organize ``source``. A 20,000-seat meeting takes minutes,
+    which no request may hold."""
+    if source.is_rehearsal:
+        raise Conflict(_("A rehearsal is not rehearsed again."), code="rehearsal")
+    job = RehearsalJob.objects.create(
+        source=source, requested_by=actor if actor and actor.is_authenticated else None, task_id=str(uuid.uuid4())
+    )
+    audit_record(meeting=source, actor=actor, ip=ip, action="rehearsal.requested", details={"job": job.pk})
+    transaction.on_commit(lambda: rehearsal_enqueue(job=job))
+    return job
+
+
+def rehearsal_enqueue(*, job: RehearsalJob) -> bool:
+    """Hand the job to the broker (in-process in the demo). With the broker down the job is marked failed
+    with the reason, so that the organizer can ask again, rather than wait on nothing."""
+    import logging
+
+    from .tasks import build_rehearsal
+
+    failure = task_send(build_rehearsal, object_id=job.pk, task_id=job.task_id)
+    if failure is not None:
+        logging.getLogger(__name__).warning("Rehearsal job %s not queued: %s", job.pk, failure)
+        RehearsalJob.objects.filter(pk=job.pk).update(
+            state=RehearsalJob.State.FAILED,
+            finished_at=timezone.now(),
+            error=_("The task queue is unavailable; ask for the rehearsal again when it is back."),
+        )
+        return False
+    return True
+
+
+def rehearsal_execute(*, job_id: int, progress: ProgressCallback | None = None) -> RehearsalJob:
+    """Build the rehearsal in one transaction: on any failure nothing of it remains, and the job says why."""
+    from meetings.services import meeting_rehearsal_create
+    from voting.simulation import ballots_simulate
+
+    report = progress or (lambda _p: None)
+    with transaction.atomic():
+        job = (
+            RehearsalJob.objects.select_for_update(of=("self",)).select_related("source", "requested_by").get(pk=job_id)
+        )
+        if job.state in (RehearsalJob.State.SUCCEEDED, RehearsalJob.State.FAILED):
+            return job  # a redelivered message; a job left "running" by a killed worker is built again
+        job.state = RehearsalJob.State.RUNNING
+        job.save(update_fields=["state"])
+    actor = job.requested_by
+    try:
+        with transaction.atomic():
+            result = meeting_rehearsal_create(source=job.source, actor=actor, ip=None, audit_source=False)
+            report(20)
+            ballots = ballots_simulate(meeting=result.meeting)
+            report(70)
+            snapshot_compute(meeting=result.meeting)
+            report(95)
+    except Exception as exc:
+        with transaction.atomic():
+            RehearsalJob.objects.filter(pk=job.pk).update(
+                state=RehearsalJob.State.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"
+            )
+            audit_record(meeting=job.source, actor=actor, ip=None, action="rehearsal.failed", details={"job": job.pk})
+        job.refresh_from_db()
+        return job
+    with transaction.atomic():
+        RehearsalJob.objects.filter(pk=job.pk).update(
+            state=RehearsalJob.State.SUCCEEDED, rehearsal=result.meeting, ballots=ballots, finished_at=timezone.now()
+        )
+        audit_record(
+            meeting=job.source,
+            actor=actor,
+            ip=None,
+            action="rehearsal.created",
+            details={"rehearsal": result.meeting.pk, "job": job.pk},
+        )
+    report(100)
+    job.refresh_from_db()
+    return job

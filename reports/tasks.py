@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
-from .services import aggregation_execute, aggregation_runs_orphaned
+from .services import aggregation_execute, aggregation_runs_orphaned, rehearsal_execute
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,16 @@ def aggregate_meeting(self, run_id: int) -> dict:
     except Exception as exc:  # a database hiccup: try again, the run recomputes from scratch
         raise self.retry(exc=exc) from exc
     return {"run": run.pk, "snapshot": run.snapshot_id, "digest": run.snapshot.digest if run.snapshot else None}
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def build_rehearsal(self, job_id: int) -> dict:
+    def progress(percent: int) -> None:
+        if not self.request.called_directly and not self.request.is_eager:
+            self.update_state(state="PROGRESS", meta={"progress": percent})
+
+    job = rehearsal_execute(job_id=job_id, progress=progress)
+    return {"job": job.pk, "state": job.state, "rehearsal": job.rehearsal_id}
 
 
 def reconcile_aggregations(app) -> int:

@@ -20,11 +20,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from appraisal.converters import form_id
 from appraisal.exceptions import DomainError
-from appraisal.numbers import plain
+from appraisal.numbers import decimal_from_input, plain
 from meetings.api import client_ip
 from meetings.models import Meeting, Presentation
 from meetings.permissions import can_organize, meeting_for
-from meetings.selectors import audit_chain_problems, meetings_visible_to
+from meetings.selectors import meetings_visible_to
 from meetings.services import COUNTDOWN_MAX_SECONDS, countdown_set
 from voting.models import Ballot
 from voting.selectors import meeting_progress
@@ -233,9 +233,8 @@ def console_adjust(request: HttpRequest, meeting_id: int) -> HttpResponse:
     if action in ("adjust", "veto") and not reason:
         messages.error(request, _("Give the reason."))
     elif action == "adjust":
-        try:
-            points = Decimal(request.POST.get("points", ""))
-        except ArithmeticError:
+        points = decimal_from_input(request.POST.get("points", ""))
+        if points is None:
             messages.error(request, _("Points must be a non-zero number such as -2 or 1.5."))
         else:
             _act(
@@ -279,7 +278,7 @@ def console_audit(request: HttpRequest, meeting_id: int) -> HttpResponse:
         {
             "meeting": meeting,
             "entries": meeting.audit_entries.order_by("-seq"),
-            "problems": audit_chain_problems(meeting=meeting),
+            "problems": selectors.audit_problems(meeting),
         },
     )
 
@@ -403,20 +402,44 @@ def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def rehearsal_create(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    """A rehearsal with simulated ballots, aggregated: the organizers check forms, weights and rules before the day."""
+    """A rehearsal with simulated ballots, aggregated, built on a worker: the organizers check forms,
+    weights and rules before the day. Needs the right to organize this meeting and to create meetings."""
     from django.core.exceptions import PermissionDenied
 
-    from meetings.services import meeting_rehearsal_create
-    from voting.simulation import ballots_simulate
-
+    meeting = meeting_for(request.user, meeting_id, write=True)
     if not request.user.has_perm("meetings.add_meeting"):
-        raise PermissionDenied
-    meeting = get_object_or_404(Meeting, pk=meeting_id, rehearsal_of__isnull=True)
-    result = meeting_rehearsal_create(source=meeting, actor=request.user, ip=client_ip(request))
-    count = ballots_simulate(meeting=result.meeting)
-    services.snapshot_compute(meeting=result.meeting)
-    messages.success(request, _("Rehearsal created with %(n)d simulated ballots and aggregated.") % {"n": count})
-    return redirect(reverse("console-review", args=[result.meeting.pk]))
+        raise PermissionDenied(_("You may not create meetings."))
+    try:
+        job = services.rehearsal_request(source=meeting, actor=request.user, ip=client_ip(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_dashboard(meeting))
+    return redirect(reverse("rehearsal-status", args=[meeting.pk, job.pk]))
+
+
+@login_required
+def rehearsal_status(request: HttpRequest, meeting_id: int, job_id: int) -> HttpResponse:
+    """Where a rehearsal being built stands; the page refreshes itself until it is done."""
+    from celery.result import AsyncResult
+
+    from .models import RehearsalJob
+
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    job = get_object_or_404(RehearsalJob, pk=job_id, source=meeting)
+    progress = 100 if job.state == RehearsalJob.State.SUCCEEDED else 0
+    if job.state == RehearsalJob.State.RUNNING and job.task_id:
+        try:
+            meta = AsyncResult(job.task_id).info
+        except Exception:  # the result backend is down: the page still answers, without a percentage
+            meta = None
+        if isinstance(meta, dict):
+            progress = int(meta.get("progress", 0))
+    done = job.state in (RehearsalJob.State.SUCCEEDED, RehearsalJob.State.FAILED)
+    return render(
+        request,
+        "reports/rehearsal_status.html",
+        {"meeting": meeting, "job": job, "progress": progress, "done": done},
+    )
 
 
 @login_required

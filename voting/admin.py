@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from meetings import admin_views
+from meetings.admin_setup import SetupAdminMixin
 from meetings.models import Rater
 from meetings.services import rater_revoke, raters_reissue
 
@@ -10,13 +11,20 @@ from .selectors import seat_ballot_counts
 
 
 @admin.register(Rater)
-class RaterAdmin(admin.ModelAdmin):
+class RaterAdmin(SetupAdminMixin, admin.ModelAdmin):
     list_display = ["seat_no", "role", "name", "department", "ballots_cast", "token_issued_at", "revoked_at", "meeting"]
     list_filter = ["meeting", "role__name"]
     search_fields = ["name", "=seat_no"]
     list_select_related = ["role", "department", "meeting"]
     readonly_fields = ["token_issued_at", "revoked_at"]
     actions = ["revoke", "reissue_cards"]
+    setup_action = "panel.changed"
+
+    def meetings_of(self, obj):
+        return [obj.meeting]
+
+    def has_add_permission(self, request):
+        return False  # seats are issued with their cards on the panel page (tokens are shown once)
 
     def get_changelist_instance(self, request):
         """How many ballots each listed seat has cast (never which), in one query for the page."""

@@ -13,8 +13,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from appraisal.models import Criterion, RaterRole
-from appraisal.numbers import FOUR_PLACES, plain
-from meetings.models import Meeting, Presentation, Rater
+from appraisal.numbers import FOUR_PLACES, decimal_from_input, plain
+from meetings.models import Meeting, MeetingChange, Presentation, Rater
+from meetings.services import ballots_changed
 
 from .canonical import ballot_line, line_digest
 from .models import Ballot, BallotValue
@@ -51,7 +52,13 @@ class RecordedBallot:
 
 
 @transaction.atomic
-def ballots_bulk_record(*, meeting: Meeting, ballots: Sequence[RecordedBallot], batch_size: int = 5000) -> int:
+def ballots_bulk_record(
+    *,
+    meeting: Meeting,
+    ballots: Sequence[RecordedBallot],
+    batch_size: int = 5000,
+    change_kind: str = MeetingChange.Kind.BALLOTS,
+) -> int:
     """Insert many complete ballots at once: totals computed, pseudonyms keyed, receipts drawn.
 
     Used where a rule-checked path already produced the values (the ballot
@@ -95,6 +102,7 @@ def ballots_bulk_record(*, meeting: Meeting, ballots: Sequence[RecordedBallot], 
         ),
         batch_size=batch_size,
     )
+    ballots_changed(meeting_id=meeting.pk, kind=change_kind)
     return len(created)
 
 
@@ -150,15 +158,8 @@ def scores_validate(form: Sequence[FormCriterion], scores) -> tuple[list[tuple[i
             grade_id, points = criterion.grades[raw]
             values.append((criterion.id, grade_id, points))
             continue
-        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
-            errors.append({"path": path, "message": _("Must be a number.")})
-            continue
-        try:
-            number = Decimal(str(raw).strip())
-        except ArithmeticError:
-            errors.append({"path": path, "message": _("Must be a number.")})
-            continue
-        if not number.is_finite():
+        number = decimal_from_input(raw)
+        if number is None:
             errors.append({"path": path, "message": _("Must be a number.")})
             continue
         if number < 0 or number > criterion.max_value:
@@ -375,7 +376,7 @@ class SubmitContext:
 
 _CONTEXT_SQL = """
 SELECT p.id, p.state, p.department_id, d.code, i.request_hash, i.status_code, i.response,
-       b.id, b.state, b.receipt, b.created_at
+       b.id, b.state, b.receipt, b.created_at, b.source
 FROM meetings_rater r
 LEFT JOIN meetings_presentation p ON p.id = %s AND p.meeting_id = r.meeting_id
 LEFT JOIN appraisal_department d ON d.id = p.department_id
@@ -405,7 +406,7 @@ def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key:
         cursor.execute(_CONTEXT_SQL, [presentation_id, pseudonym, key, pseudonym, rater_id])
         row = cursor.fetchone()
     (p_id, state, department_id, department_code, stored_hash, stored_status, stored_response,
-     ballot_id, ballot_state, receipt, created_at) = row  # fmt: skip
+     ballot_id, ballot_state, receipt, created_at, source) = row  # fmt: skip
     if isinstance(stored_response, str):
         stored_response = json.loads(stored_response)
     ballot = None
@@ -417,6 +418,7 @@ def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key:
             state=ballot_state,
             receipt=receipt,
             created_at=created_at,
+            source=source,
         )
     return SubmitContext(
         p_id, state, department_id, department_code, stored_hash, stored_status, stored_response, ballot
@@ -464,6 +466,9 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
         raise NotFound(_("There is no such presentation in your meeting."))
     if rater.department_id is not None and context.department_id == rater.department_id:
         raise PermissionRefused(_("You may not score your own department (recusal)."), code="recused")
+    if context.ballot is not None and context.ballot.source != Ballot.Source.PHONE:
+        # Typed in from paper (two people, audited): the phone does not overwrite it behind their backs.
+        raise Conflict(_("A paper ballot of your seat was entered for this presentation."), code="paper_ballot")
     if context.state != Presentation.State.OPEN:
         if context.state == Presentation.State.PENDING:
             raise Conflict(_("Voting for this presentation has not opened yet."), code="voting_not_open")
@@ -500,6 +505,7 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
         existing=context.ballot,
         existing_known=True,
     )
+    ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.BALLOTS)
     payload = ballot_payload(ballot, scores_as_sent(form, values), context.department_code)
     status = 201 if created else 200
     if idempotency_key:
@@ -608,6 +614,7 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
     ballot.void_reason = reason
     ballot.voided_at = timezone.now()
     ballot.save(update_fields=["state", "void_reason", "voided_at", "updated_at"])
+    ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.VOIDS)
     audit_record(
         meeting=meeting,
         actor=actor,
@@ -629,6 +636,35 @@ def ballot_void(*, meeting: Meeting, receipt: str, reason: str, actor, ip: str |
 def _entry_scores(form, values) -> dict[str, str]:
     """Scores in a form two entries can be compared in: 55.5 and 55.50 are the same entry."""
     return scores_as_sent(form, values)
+
+
+def _paper_refuse_over_cast_ballot(*, presentation_id: int, pseudonym: str) -> None:
+    """A paper ballot never replaces a ballot the seat cast itself (on the phone): that ballot has a receipt
+    its rater can check, so replacing it is a void with a reason, by an organizer, never a side effect."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict
+
+    existing = (
+        Ballot.objects.select_for_update()
+        .filter(presentation_id=presentation_id, pseudonym=pseudonym)
+        .exclude(source=Ballot.Source.PAPER)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if existing == Ballot.State.SUBMITTED:
+        raise Conflict(
+            _(
+                "This seat already voted on the phone for this presentation, and that ballot counts: its rater "
+                "holds its receipt. A paper ballot does not replace it."
+            ),
+            code="ballot_exists",
+        )
+    if existing == Ballot.State.VOID:
+        raise Conflict(
+            _("This seat's ballot for this presentation was voided; a voided ballot is not replaced."),
+            code="ballot_void",
+        )
 
 
 @transaction.atomic
@@ -656,6 +692,7 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
     pseudonym = rater_pseudonym(rater)
     entered = _entry_scores(form, values)
+    _paper_refuse_over_cast_ballot(presentation_id=presentation.pk, pseudonym=pseudonym)
     entry = PaperEntry.objects.select_for_update().filter(presentation=presentation, pseudonym=pseudonym).first()
     if entry is None:
         entry = PaperEntry.objects.create(
@@ -685,6 +722,7 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
                 source=Ballot.Source.PAPER,
             )
             entry.state = PaperEntry.State.MATCHED
+            ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.PAPER)
         else:
             entry.state = PaperEntry.State.MISMATCH
         entry.save()
@@ -719,6 +757,7 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
     values, errors = scores_validate(form, scores)
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
+    _paper_refuse_over_cast_ballot(presentation_id=entry.presentation_id, pseudonym=entry.pseudonym)
     quota_check(
         meeting=meeting, form=form, values=values, pseudonym=entry.pseudonym, presentation_id=entry.presentation_id
     )
@@ -732,6 +771,7 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
         source=Ballot.Source.PAPER,
     )
     entry.state, entry.resolved_by = PaperEntry.State.RESOLVED, actor
+    ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.PAPER)
     entry.save()
     audit_record(
         meeting=meeting,
@@ -814,7 +854,7 @@ def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, a
         raise SheetInvalid(problems)
     if not ballots:
         raise InvalidInput(_("The sheet has no rows."))
-    count = ballots_bulk_record(meeting=meeting, ballots=ballots)
+    count = ballots_bulk_record(meeting=meeting, ballots=ballots, change_kind=MeetingChange.Kind.SURVEY)
     audit_record(
         meeting=meeting,
         actor=actor,

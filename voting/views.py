@@ -8,9 +8,7 @@ services.ballot_submit.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from appraisal.converters import form_id
 from appraisal.exceptions import DomainError, error_body
-from appraisal.numbers import plain
+from appraisal.numbers import decimal_from_input, plain
 from meetings.models import Meeting, Presentation, Rater
 
 from . import selectors, services
@@ -63,8 +61,9 @@ def criteria_rows(
         value = (posted or {}).get(criterion.code, saved.get(criterion.code, ""))
         if criterion.kind == "numeric" and value not in ("", None):
             # A value that is no number is shown back as typed, beside its error message.
-            with contextlib.suppress(ArithmeticError):
-                value = plain(Decimal(str(value)))
+            number = decimal_from_input(value)
+            if number is not None:
+                value = plain(number)
         quota = (
             meeting is not None and criterion.kind == "grade" and criterion.code == meeting.excellent_quota_criterion
         )

@@ -5,13 +5,15 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from appraisal.exceptions import Conflict
 from meetings.models import Meeting, Rater
 from meetings.services import meeting_copy, meeting_import
-from reports.services import snapshot_compute, snapshot_publish
+from reports.models import RehearsalJob
+from reports.services import rehearsal_execute, snapshot_compute, snapshot_publish
 from voting.models import Ballot
 from voting.selectors import meeting_progress
 
@@ -28,8 +30,11 @@ def test_rehearsal_ballots_never_reach_the_real_meeting(small_document):
 
     response = client.post(f"/console/m/{real.pk}/rehearsal")
 
+    # Built by a worker (reports.tasks.build_rehearsal); here its body runs in the test's transaction.
+    job = RehearsalJob.objects.get(source=real)
+    assert response.status_code == 302 and response["Location"] == f"/console/m/{real.pk}/rehearsals/{job.pk}/"
+    assert rehearsal_execute(job_id=job.pk).state == "succeeded"
     rehearsal = Meeting.objects.get(rehearsal_of=real)
-    assert response.status_code == 302
     assert Ballot.objects.filter(presentation__meeting=rehearsal).count() > 0
     assert Ballot.objects.filter(presentation__meeting=real).count() == 0
     assert all(p["ballots"] == 0 for p in meeting_progress(real)["presentations"])
@@ -63,3 +68,39 @@ def test_copy_to_a_new_cycle_keeps_forms_and_panel_with_new_tokens(small_documen
     assert Rater.objects.get(meeting=new, name="王芳").department.code == "D01"
     assert {r.token for r in copy.raters}.isdisjoint({r.token for r in result.raters})
     assert (new.reward_top, new.tie_break_roles) == (result.meeting.reward_top, result.meeting.tie_break_roles)
+
+
+def test_rehearsal_needs_the_right_to_organize_that_meeting(small_document):
+    meeting = meeting_import(document=small_document(departments=3, seats=2), actor=None).meeting
+    other = meeting_import(document=small_document(departments=3, seats=2), actor=None).meeting
+    creator = get_user_model().objects.create_user("creator", password="pw-creator-1")
+    creator.user_permissions.add(Permission.objects.get(codename="add_meeting"))
+    assign_perm("meetings.organize_meeting", creator, other)
+    entries = meeting.audit_entries.count()
+    client = Client()
+    client.force_login(creator)
+
+    response = client.post(f"/console/m/{meeting.pk}/rehearsal")
+
+    assert response.status_code == 404
+    assert not Meeting.objects.filter(rehearsal_of=meeting).exists()
+    assert not RehearsalJob.objects.exists()
+    assert meeting.audit_entries.count() == entries
+    assert client.post(f"/console/m/{other.pk}/rehearsal").status_code == 302  # its own meeting: allowed
+
+
+def test_rehearsal_status_page_follows_the_job(small_document):
+    real = meeting_import(document=small_document(departments=3, seats=2), actor=None).meeting
+    admin = get_user_model().objects.create_superuser("root", "r@example.com", "pw-root-123")
+    client = Client()
+    client.force_login(admin)
+    status_url = client.post(f"/console/m/{real.pk}/rehearsal")["Location"]
+
+    waiting = client.get(status_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    rehearsal_execute(job_id=RehearsalJob.objects.get().pk)
+    ready = client.get(status_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert 'http-equiv="refresh"' in waiting and "Building the rehearsal" in waiting
+    assert 'http-equiv="refresh"' not in ready and "The rehearsal is ready" in ready
+    rehearsal = Meeting.objects.get(rehearsal_of=real)
+    assert f"/console/m/{rehearsal.pk}/review/" in ready

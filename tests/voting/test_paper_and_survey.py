@@ -137,3 +137,52 @@ def test_survey_api_and_paper_api(setup, api_client):
     assert (survey.status_code, survey.json()["ballots"]) == (201, 1)
     assert first.json()["state"] == "awaiting" and second.json()["state"] == "matched"
     assert second.json()["receipt"]
+
+
+def phone_vote(meeting, seat, presentation, scores):
+    from meetings.models import Rater
+    from voting.services import ballot_submit
+
+    rater = Rater.objects.select_related("role", "meeting").get(meeting=meeting, seat_no=seat)
+    return ballot_submit(rater=rater, presentation_id=presentation.pk, scores=scores)
+
+
+def test_paper_entries_never_replace_a_phone_ballot(setup):
+    meeting, seat, presentation, staff = setup
+    answer = phone_vote(meeting, seat, presentation, {"performance": "52", "innovation": "30"})
+    phone = Ballot.objects.get()
+
+    with pytest.raises(Conflict) as refused:
+        enter(meeting, seat, presentation, SCORES, staff[0])
+
+    assert refused.value.code == "ballot_exists"
+    assert PaperEntry.objects.count() == 0
+    ballot = Ballot.objects.get()
+    assert (ballot.pk, ballot.source, ballot.total, ballot.receipt) == (phone.pk, "phone", 82, phone.receipt)
+    assert answer.status == 201
+
+
+def test_phone_ballot_between_two_paper_entries_keeps_the_phone_ballot(setup):
+    meeting, seat, presentation, staff = setup
+    enter(meeting, seat, presentation, SCORES, staff[0])
+    phone_vote(meeting, seat, presentation, {"performance": "52", "innovation": "30"})
+
+    with pytest.raises(Conflict):
+        enter(meeting, seat, presentation, SCORES, staff[1])
+
+    ballot = Ballot.objects.get()
+    assert (ballot.source, ballot.total) == ("phone", 82)
+    assert PaperEntry.objects.get().state == "awaiting"
+    assert not meeting.audit_entries.filter(action="paper.matched").exists()
+
+
+def test_phone_does_not_overwrite_a_counted_paper_ballot(setup):
+    meeting, seat, presentation, staff = setup
+    enter(meeting, seat, presentation, SCORES, staff[0])
+    enter(meeting, seat, presentation, SCORES, staff[1])
+
+    with pytest.raises(Conflict) as refused:
+        phone_vote(meeting, seat, presentation, {"performance": "52", "innovation": "30"})
+
+    assert refused.value.code == "paper_ballot"
+    assert (Ballot.objects.get().source, Ballot.objects.get().total) == ("paper", 80.5)

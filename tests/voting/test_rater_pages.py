@@ -139,3 +139,28 @@ def test_rater_page_switches_to_english(client, small_document):
 
     assert "Now presenting" in page and "Agenda" in page
     assert "正在述职" not in page
+
+
+def test_rater_pages_say_a_voided_ballot_does_not_count(client, small_document):
+    from voting.services import ballot_submit, ballot_void, voting_set
+
+    result = meeting_import(document=small_document(), actor=None)
+    meeting = result.meeting
+    issued = next(r for r in result.raters if r.role == "leadership")
+    presentation = meeting.presentations.order_by("order").first()
+    voting_set(meeting=meeting, presentation_id=presentation.pk, action="open", actor=None, ip=None)
+    from meetings.models import Rater
+
+    rater = Rater.objects.select_related("role", "meeting").get(pk=issued.rater_id)
+    ballot_submit(rater=rater, presentation_id=presentation.pk, scores={"performance": "50", "innovation": "30"})
+    ballot_void(meeting=meeting, receipt=Ballot.objects.get().receipt, reason="重复", actor=None, ip=None)
+    said = "It does not count"
+
+    for state in ("open", "closed"):
+        voting_set(meeting=meeting, presentation_id=presentation.pk, action="open" if state == "open" else "close",
+                   actor=None, ip=None)  # fmt: skip
+        form = client.get(f"/r/{issued.token}/p/{presentation.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert said in form, state
+    home = client.get(f"/r/{issued.token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sheet = client.get(f"/r/{issued.token}/sheet/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "voided: does not count" in home and "voided: does not count" in sheet

@@ -30,4 +30,12 @@ class Command(BaseCommand):
                 f"and the digest {document['digest']}."
             )
         )
-        self.stdout.write(json.dumps({"digest": document["digest"], "ballots": len(document["ballots"])}))
+        head = document.get("audit_head")
+        if head:
+            self.stdout.write(
+                f"Audit head: entry {head['seq']}, hash {head['hash']}. Check the audit log against it with: "
+                f"manage.py verify_audit {document['meeting']['id']} --head {head['seq']}:{head['hash']}"
+            )
+        self.stdout.write(
+            json.dumps({"digest": document["digest"], "ballots": len(document["ballots"]), "audit_head": head})
+        )
