@@ -50,6 +50,12 @@ api_v1 = [
         name="paper-resolve",
     ),
     path("meetings/<id:meeting_id>/surveys/<code:role>", voting_api.SurveyImportApi.as_view(), name="survey-import"),
+    path("meetings/<id:meeting_id>/surveys", voting_api.SurveyBatchListApi.as_view(), name="survey-batches"),
+    path(
+        "meetings/<id:meeting_id>/survey-batches/<id:batch_id>/withdraw",
+        voting_api.SurveyWithdrawApi.as_view(),
+        name="survey-withdraw",
+    ),
     path("meetings/<id:meeting_id>/live", voting_views.live_state, name="live"),
     path(
         "meetings/<id:meeting_id>/snapshots/<id:snapshot_id>/export.<str:fmt>",

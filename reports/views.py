@@ -324,11 +324,13 @@ def projector_state(meeting: Meeting) -> dict:
         else {
             "order": current["order"],
             "name": current["name"],
+            # The hall's turnout: survey answers are no seat in the hall.
             "expected": current["expected"],
-            "ballots": current["ballots"],
+            "ballots": current["hall"],
             "roles": [
-                {"name": r["name"], "expected": r["expected"], "ballots": r["ballots"]}
+                {"name": r["name"], "expected": r["expected"], "ballots": r["hall"]}
                 for r in current["roles"].values()
+                if r["expected"] or r["hall"]
             ],
         },
         "closed": sum(1 for p in progress["presentations"] if p["state"] == Presentation.State.CLOSED),
@@ -449,8 +451,8 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
     from meetings.models import Rater
     from meetings.panel_sheets import SheetInvalid
     from voting.models import PaperEntry
-    from voting.selectors import role_form
-    from voting.services import paper_entry_resolve, paper_entry_submit, survey_import
+    from voting.selectors import role_form, survey_batches
+    from voting.services import paper_entry_resolve, paper_entry_submit, survey_import, survey_withdraw
     from voting.views import criteria_rows
 
     meeting = meeting_for(request.user, meeting_id, write=True)
@@ -461,7 +463,7 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
         scores = {
             k: v
             for k, v in request.POST.items()
-            if k not in {"csrfmiddlewaretoken", "action", "seat", "presentation", "entry", "role"}
+            if k not in {"csrfmiddlewaretoken", "action", "seat", "presentation", "entry", "role", "batch", "reason"}
         }
         if action == "enter":
             _act(
@@ -483,6 +485,18 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
                     ip=ip,
                 ),
                 _("Resolved: the ballot counts."),
+            )
+        elif action == "withdraw":
+            _act(
+                request,
+                lambda: survey_withdraw(
+                    meeting=meeting,
+                    batch_id=form_id(request.POST.get("batch")) or 0,
+                    reason=request.POST.get("reason", ""),
+                    actor=request.user,
+                    ip=ip,
+                ),
+                _("The survey sheet is withdrawn: its ballots no longer count."),
             )
         elif action == "survey" and request.FILES.get("file"):
             upload = request.FILES["file"]
@@ -540,5 +554,6 @@ def console_paper(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "rows": form_rows,
             "chosen": chosen,
             "problems": problems,
+            "batches": survey_batches(meeting),
         },
     )

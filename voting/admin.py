@@ -6,7 +6,7 @@ from meetings.admin_setup import SetupAdminMixin
 from meetings.models import Rater
 from meetings.services import rater_revoke, raters_reissue
 
-from .models import Ballot, BallotValue, IdempotencyRecord, PaperEntry
+from .models import Ballot, BallotValue, IdempotencyRecord, PaperEntry, SurveyBatch
 from .selectors import seat_ballot_counts
 
 
@@ -130,4 +130,22 @@ class PaperEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SurveyBatch)
+class SurveyBatchAdmin(admin.ModelAdmin):
+    """Read here; importing and withdrawing go through the console's paper page (reason, audit)."""
+
+    list_display = ["filename", "meeting", "role", "ballots", "created_by", "created_at", "withdrawn_at"]
+    list_filter = ["meeting", "role__name"]
+    list_select_related = ["meeting", "role", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -281,14 +281,18 @@ class VotingChangedSerializer(serializers.Serializer):
 
 class RoleTurnoutSerializer(serializers.Serializer):
     name = serializers.CharField()
-    expected = serializers.IntegerField()
-    ballots = serializers.IntegerField()
+    expected = serializers.IntegerField(help_text="seats expected to vote (recusals excepted)")
+    ballots = serializers.IntegerField(help_text="counting ballots in: hall + survey")
+    hall = serializers.IntegerField(help_text="counting ballots from the seats (phone and paper)")
+    survey = serializers.IntegerField(help_text="counting ballots from imported survey sheets")
 
 
 class PresentationTurnoutSerializer(AgendaItemSerializer):
     roles = serializers.DictField(child=RoleTurnoutSerializer(), help_text="per role code")
     expected = serializers.IntegerField()
     ballots = serializers.IntegerField()
+    hall = serializers.IntegerField()
+    survey = serializers.IntegerField()
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -432,7 +436,10 @@ class SurveyImportApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": SHEET_UPLOAD_SCHEMA},
-        responses={201: OpenApiResponse(SurveyImportedSerializer, description="ballots imported")},
+        responses={
+            201: OpenApiResponse(SurveyImportedSerializer, description="ballots imported"),
+            409: OpenApiResponse(ApiErrorSerializer, description="the same file (by content) was imported already"),
+        },
     )
     def post(self, request, meeting_id: int, role: str):
         from meetings.panel_sheets import SheetInvalid
@@ -468,3 +475,84 @@ class SurveyImportApi(APIView):
                 ],
             ) from exc
         return Response({"role": role, "ballots": count}, status=201)
+
+
+class SurveyBatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.CharField(help_text="role code")
+    role_name = serializers.CharField()
+    filename = serializers.CharField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the file's bytes")
+    ballots = serializers.IntegerField()
+    imported_at = serializers.DateTimeField()
+    imported_by = serializers.CharField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_by = serializers.CharField(allow_null=True)
+    withdraw_reason = serializers.CharField()
+
+
+def survey_batch_payload(batch) -> dict:
+    return {
+        "id": batch.pk,
+        "role": batch.role.code,
+        "role_name": batch.role.name,
+        "filename": batch.filename,
+        "sha256": batch.content_sha256,
+        "ballots": batch.ballots,
+        "imported_at": batch.created_at,
+        "imported_by": batch.created_by.get_username() if batch.created_by else None,
+        "withdrawn_at": batch.withdrawn_at,
+        "withdrawn_by": batch.withdrawn_by.get_username() if batch.withdrawn_by else None,
+        "withdraw_reason": batch.withdraw_reason,
+    }
+
+
+class SurveyBatchListSerializer(serializers.Serializer):
+    batches = SurveyBatchSerializer(many=True)
+
+
+class SurveyBatchListApi(APIView):
+    """The meeting's imported survey sheets (batches), withdrawn ones included."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(SurveyBatchListSerializer, description="survey batches")})
+    def get(self, request, meeting_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=False)
+        response = Response(
+            SurveyBatchListSerializer(
+                {"batches": [survey_batch_payload(b) for b in selectors.survey_batches(meeting)]}
+            ).data
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SurveyWithdrawInput(StrictSerializer):
+    reason = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
+
+
+class SurveyWithdrawApi(APIView):
+    """Withdraw an imported survey sheet with a reason: its ballots are voided (audited)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=SurveyWithdrawInput,
+        responses={
+            200: OpenApiResponse(SurveyBatchSerializer, description="the batch, withdrawn"),
+            409: OpenApiResponse(ApiErrorSerializer, description="withdrawn already"),
+        },
+    )
+    def post(self, request, meeting_id: int, batch_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = SurveyWithdrawInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = services.survey_withdraw(
+            meeting=meeting,
+            batch_id=batch_id,
+            reason=data.validated_data["reason"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response(SurveyBatchSerializer(survey_batch_payload(batch)).data)

@@ -15,6 +15,56 @@ from appraisal.models import SCORE_DIGITS, Criterion, Grade, RaterRole
 from meetings.models import Presentation
 
 
+class SurveyBatch(models.Model):
+    """One imported survey sheet (电话满意度调查) of a role: its ballots count together and are withdrawn
+    together. The file's SHA-256 refuses the same sheet twice while a batch of it counts."""
+
+    meeting = models.ForeignKey(
+        "meetings.Meeting", verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="survey_batches"
+    )
+    role = models.ForeignKey(RaterRole, verbose_name=_("rater role"), on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(_("file name"), max_length=255)
+    content_sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    ballots = models.PositiveIntegerField(_("ballots"))
+    created_by = models.ForeignKey(  # empty when imported from the command line
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdraw_reason = models.TextField(_("reason for withdrawal"), blank=True)
+
+    class Meta:
+        verbose_name = _("survey batch")
+        verbose_name_plural = _("survey batches")
+        ordering = ["meeting", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "content_sha256"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="survey_batch_one_live_per_file",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | ~Q(withdraw_reason=""), name="survey_batch_withdraw_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class Ballot(models.Model):
     class State(models.TextChoices):
         SUBMITTED = "submitted", _("submitted")
@@ -40,6 +90,15 @@ class Ballot(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     void_reason = models.TextField(_("void reason"), blank=True)
+    # Survey ballots only: the sheet they came from, so that a sheet is withdrawn as a whole.
+    survey_batch = models.ForeignKey(
+        SurveyBatch,
+        verbose_name=_("survey batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ballot_set",
+    )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
 
     class Meta:

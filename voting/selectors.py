@@ -230,7 +230,8 @@ def rater_view(rater: Rater) -> RaterView:
 
 
 def meeting_progress(meeting: Meeting) -> dict:
-    """Turnout per presentation and role: seats expected (recusals excepted) and counting ballots in."""
+    """Turnout per presentation and role: seats expected (recusals excepted) and counting ballots in,
+    "ballots" in all, "hall" from the seats (phone and paper) and "survey" from imported sheets."""
     seats = defaultdict(int)
     recused = defaultdict(int)  # (department id, role id) -> seats of that role recused from it
     for role_id, department_id, count in (
@@ -241,12 +242,17 @@ def meeting_progress(meeting: Meeting) -> dict:
         seats[role_id] += count
         if department_id is not None:
             recused[(department_id, role_id)] += count
-    ballots = {
-        (row["presentation_id"], row["role_id"]): row["n"]
-        for row in Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED)
-        .values("presentation_id", "role_id")
+    # Seats in the hall (phone and paper) and survey answers apart: a survey role has no seats, and
+    # its answers must not read as the hall's turnout.
+    hall, survey = defaultdict(int), defaultdict(int)
+    for row in (
+        Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.SUBMITTED)
+        .values("presentation_id", "role_id", "source")
         .annotate(n=Count("pk"))
-    }
+        .order_by()
+    ):
+        counts = survey if row["source"] == Ballot.Source.SURVEY else hall
+        counts[(row["presentation_id"], row["role_id"])] += row["n"]
     roles = list(meeting.scheme.roles.order_by("order", "code").values("pk", "code", "name"))
     presentations = []
     for p in Presentation.objects.filter(meeting=meeting).select_related("department").order_by("order"):
@@ -255,7 +261,9 @@ def meeting_progress(meeting: Meeting) -> dict:
             per_role[role["code"]] = {
                 "name": role["name"],
                 "expected": seats[role["pk"]] - recused[(p.department_id, role["pk"])],
-                "ballots": ballots.get((p.pk, role["pk"]), 0),
+                "ballots": hall[(p.pk, role["pk"])] + survey[(p.pk, role["pk"])],
+                "hall": hall[(p.pk, role["pk"])],
+                "survey": survey[(p.pk, role["pk"])],
             }
         presentations.append(
             {
@@ -267,6 +275,8 @@ def meeting_progress(meeting: Meeting) -> dict:
                 "roles": per_role,
                 "expected": sum(r["expected"] for r in per_role.values()),
                 "ballots": sum(r["ballots"] for r in per_role.values()),
+                "hall": sum(r["hall"] for r in per_role.values()),
+                "survey": sum(r["survey"] for r in per_role.values()),
             }
         )
     return {"meeting": meeting.pk, "presentations": presentations}
@@ -334,3 +344,12 @@ def seat_ballot_counts(raters: list[Rater]) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     return {by_pseudonym[row["pseudonym"]]: row["n"] for row in counts}
+
+
+def survey_batches(meeting: Meeting) -> list:
+    """The meeting's imported survey sheets, oldest first, with who imported and withdrew them."""
+    from .models import SurveyBatch
+
+    return list(
+        SurveyBatch.objects.filter(meeting=meeting).select_related("role", "created_by", "withdrawn_by").order_by("pk")
+    )

@@ -2,6 +2,10 @@
 (function () {
   "use strict";
   var table = document.querySelector("table.turnout[data-progress-url]");
+  // Seats in the hall against those expected; survey answers apart, never as the hall's turnout.
+  function turnout(t) {
+    return t.hall + " / " + t.expected + (t.survey ? " · " + table.dataset.surveyLabel + " " + t.survey : "");
+  }
   function refreshTurnout() {
     fetch(table.dataset.progressUrl, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -13,9 +17,9 @@
           if (!row.classList.contains("state-" + p.state)) { location.reload(); return; }
           Object.keys(p.roles).forEach(function (code) {
             var cell = row.querySelector('[data-role="' + code + '"]');
-            if (cell) cell.textContent = p.roles[code].ballots + " / " + p.roles[code].expected;
+            if (cell) cell.textContent = turnout(p.roles[code]);
           });
-          row.querySelector("[data-total]").textContent = p.ballots + " / " + p.expected;
+          row.querySelector("[data-total]").textContent = turnout(p);
         });
       })
       .catch(function () {})
