@@ -438,7 +438,21 @@ def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | Non
     # The publication's own audit entry is the head it vouches for: everything up to it is on record.
     snapshot.published_audit_head = {"seq": entry.seq, "hash": entry.entry_hash}
     snapshot.save(update_fields=["published_at", "published_by", "published_audit_head"])
+    # The result is out: the ballots are sealed (random physical order, one transaction id) on a worker.
+    transaction.on_commit(lambda: seal_enqueue(meeting_id=meeting.pk))
     return snapshot
+
+
+def seal_enqueue(*, meeting_id: int) -> None:
+    """Queue the seal of a meeting's ballots; with the broker down it is logged, and `manage.py
+    seal_meeting` does it by hand (docs/operations.md)."""
+    import logging
+
+    from voting.tasks import seal_meeting
+
+    failure = task_send(seal_meeting, object_id=meeting_id, task_id=f"seal-{meeting_id}-{uuid.uuid4().hex[:8]}")
+    if failure is not None:
+        logging.getLogger(__name__).warning("Seal of meeting %s not queued: %s", meeting_id, failure)
 
 
 @transaction.atomic

@@ -342,18 +342,19 @@ class PaperEntryInput(StrictSerializer):
 
 class PaperEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    seat = serializers.IntegerField()
+    seat = serializers.IntegerField(allow_null=True, help_text="null once the entry counts: its seat is not kept")
     presentation = serializers.IntegerField()
     state = serializers.ChoiceField(choices=PaperEntry.State.choices)
     receipt = serializers.CharField(allow_null=True, help_text="once the entry counts")
 
 
-def paper_payload(entry) -> dict:
+def paper_payload(entry, seat: int | None = None) -> dict:
+    """The entry as its typist sees it; the seat they sent is echoed, as it is no longer stored once counted."""
     from .selectors import receipt_display
 
     return {
         "id": entry.pk,
-        "seat": entry.seat_no,
+        "seat": entry.seat_no if entry.seat_no is not None else seat,
         "presentation": entry.presentation_id,
         "state": entry.state,
         "receipt": receipt_display(entry.ballot.receipt) if entry.ballot_id else None,
@@ -384,7 +385,7 @@ class PaperEntryApi(APIView):
             actor=request.user,
             ip=client_ip(request),
         )
-        return Response(paper_payload(entry), status=201)
+        return Response(paper_payload(entry, seat=data.validated_data["seat"]), status=201)
 
 
 class PaperResolveInput(StrictSerializer):

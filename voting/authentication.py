@@ -9,7 +9,6 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from meetings.models import Rater
-from meetings.services import rater_token_hash
 
 from . import throttle
 from .selectors import rater_by_token
@@ -28,7 +27,7 @@ def rater_lookup(token: str, ip: str) -> Rater | None:
         if over_limit:
             raise RaterThrottled
         return None
-    seen_before = throttle.token_seen(rater_token_hash(token))
+    seen_before = throttle.token_seen(token)
     if over_limit and not seen_before:
         raise RaterThrottled
     return rater

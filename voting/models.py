@@ -6,6 +6,8 @@ key and the seat can find the seat's ballot; a database dump alone cannot
 tell who cast which ballot.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,6 +15,20 @@ from django.utils.translation import gettext_lazy as _
 
 from appraisal.models import SCORE_DIGITS, Criterion, Grade, RaterRole
 from meetings.models import Presentation
+
+
+def random_id() -> int:
+    """A random positive 63-bit primary key: ids that reveal nothing of the order ballots came in
+    (issue 13). Collisions are as likely as guessing a receipt twice; the primary key refuses one."""
+    return secrets.randbits(62) + 1
+
+
+def coarse_now():
+    """The hour: the finest time a ballot row keeps when its presentation's opening is not given
+    (voting.services.ballot_time)."""
+    from django.utils import timezone
+
+    return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
 class SurveyBatch(models.Model):
@@ -75,6 +91,7 @@ class Ballot(models.Model):
         PAPER = "paper", _("paper ballot")
         SURVEY = "survey", _("survey import")
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     presentation = models.ForeignKey(
         Presentation, verbose_name=_("presentation"), on_delete=models.PROTECT, related_name="ballots"
     )
@@ -87,8 +104,10 @@ class Ballot(models.Model):
     total = models.DecimalField(_("total"), **SCORE_DIGITS)
     # Also computed once on acceptance: the SHA-256 of the anonymised canonical line (voting.canonical).
     line_sha256 = models.CharField(_("canonical line digest"), max_length=64, editable=False, default="")
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # No finer than the presentation's voting window (its opening time), so that no one can read the
+    # order of the ballots from them (voting.services.ballot_time).
+    created_at = models.DateTimeField(_("created at"), default=coarse_now)
+    updated_at = models.DateTimeField(_("updated at"), default=coarse_now)
     void_reason = models.TextField(_("void reason"), blank=True)
     # Survey ballots only: the sheet they came from, so that a sheet is withdrawn as a whole.
     survey_batch = models.ForeignKey(
@@ -127,6 +146,7 @@ class Ballot(models.Model):
 class BallotValue(models.Model):
     """One criterion's value on a ballot: the number given, or the chosen grade and its points."""
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     ballot = models.ForeignKey(Ballot, verbose_name=_("ballot"), on_delete=models.CASCADE, related_name="values")
     criterion = models.ForeignKey(Criterion, verbose_name=_("criterion"), on_delete=models.PROTECT, related_name="+")
     grade = models.ForeignKey(
@@ -151,12 +171,14 @@ class IdempotencyRecord(models.Model):
 
     Kept in the database, not only in a cache, so it survives a Redis outage."""
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    # An HMAC of the seat and the key (voting.selectors.idempotency_pseudonym): records of one seat share nothing.
     pseudonym = models.CharField(_("seat pseudonym"), max_length=64)
     key = models.CharField(_("idempotency key"), max_length=255)
     request_hash = models.CharField(_("request hash"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("status code"))
     response = models.JSONField(_("response"))
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), default=coarse_now)  # as coarse as the ballot's
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -171,7 +193,11 @@ class IdempotencyRecord(models.Model):
 
 class PaperEntry(models.Model):
     """A paper ballot typed in by staff, twice, blind. It counts only once two people agree (or
-    an organizer resolves a mismatch). Keyed by the seat's pseudonym, like ballots."""
+    an organizer resolves a mismatch).
+
+    The seat number is kept only while the entry waits for its second entry or a decision; once it
+    counts, the number is dropped and only the ballot (keyed by its pseudonym) remains. An entry never
+    holds a pseudonym: a row with both would link the seat to its ballots (issue 13)."""
 
     class State(models.TextChoices):
         AWAITING_SECOND = "awaiting", _("awaiting the second entry")
@@ -183,8 +209,7 @@ class PaperEntry(models.Model):
         Presentation, verbose_name=_("presentation"), on_delete=models.PROTECT, related_name="paper_entries"
     )
     role = models.ForeignKey(RaterRole, verbose_name=_("rater role"), on_delete=models.PROTECT, related_name="+")
-    pseudonym = models.CharField(_("seat pseudonym"), max_length=64, editable=False)
-    seat_no = models.PositiveIntegerField(_("seat number"))
+    seat_no = models.PositiveIntegerField(_("seat number"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.AWAITING_SECOND)
     first_scores = models.JSONField(_("first entry"))
     first_by = models.ForeignKey(
@@ -218,7 +243,16 @@ class PaperEntry(models.Model):
         verbose_name_plural = _("paper ballot entries")
         ordering = ["presentation", "seat_no"]
         constraints = [
-            models.UniqueConstraint(fields=["presentation", "pseudonym"], name="paper_entry_one_per_seat"),
+            models.UniqueConstraint(
+                fields=["presentation", "seat_no"],
+                condition=Q(seat_no__isnull=False),
+                name="paper_entry_one_per_seat",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["matched", "resolved"], seat_no__isnull=True)
+                | Q(state__in=["awaiting", "mismatch"], seat_no__isnull=False),
+                name="paper_entry_seat_only_until_counted",
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=["awaiting", "matched", "mismatch", "resolved"]), name="paper_entry_state_valid"
             ),
@@ -229,4 +263,4 @@ class PaperEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seat_no} {self.presentation_id} {self.state}"
+        return f"#{self.seat_no or '–'} {self.presentation_id} {self.state}"

@@ -25,14 +25,43 @@ from .models import Ballot, BallotValue
 logger = logging.getLogger(__name__)
 
 
-def seat_pseudonym(*, meeting_id: int, seat_key: str) -> str:
-    """HMAC of a seat with BALLOT_PSEUDONYM_KEY: links a ballot to its seat only for whoever holds the key."""
-    message = f"{meeting_id}:{seat_key}".encode()
-    return hmac.new(settings.BALLOT_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+def _hmac(message: str) -> str:
+    return hmac.new(settings.BALLOT_PSEUDONYM_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def rater_pseudonym(rater: Rater) -> str:
-    return seat_pseudonym(meeting_id=rater.meeting_id, seat_key=f"seat:{rater.pk}")
+def seat_pseudonym(*, meeting_id: int, seat_key: str, presentation_id: int) -> str:
+    """HMAC of a seat and one presentation with BALLOT_PSEUDONYM_KEY (not in the database).
+
+    One pseudonym per seat and presentation: whoever holds the key and the seat finds the seat's
+    ballots; the data alone cannot even tell that two ballots came from one seat (docs/architecture.md)."""
+    return _hmac(f"{meeting_id}:{seat_key}:p{presentation_id}")
+
+
+def rater_pseudonym(rater: Rater, presentation_id: int) -> str:
+    """The pseudonym of the seat's ballot for one presentation."""
+    return seat_pseudonym(meeting_id=rater.meeting_id, seat_key=f"seat:{rater.pk}", presentation_id=presentation_id)
+
+
+def rater_pseudonyms(rater: Rater, presentation_ids) -> dict[str, int]:
+    """The seat's pseudonyms for the given presentations (pseudonym -> presentation id), derived with the
+    key where a seat's ballots are needed together (its own pages, the quota); no table stores them."""
+    return {rater_pseudonym(rater, pid): pid for pid in presentation_ids}
+
+
+def idempotency_pseudonym(rater: Rater, key: str) -> str:
+    """The owner of an idempotency record: an HMAC of the seat and the key itself, so that two records
+    of one seat share nothing a database reader could group."""
+    return _hmac(f"{rater.meeting_id}:seat:{rater.pk}:idempotency:{key}")
+
+
+def seat_lock_id(rater: Rater) -> int:
+    """A 64-bit advisory-lock id for the seat (pg_advisory_xact_lock), keyed so that neither pg_locks nor
+    anything else written links it to the rater's row. Never a row lock on meetings_rater: that would leave
+    the ballot transaction's id in the rater row's xmax (issue 13)."""
+    digest = hmac.new(
+        settings.BALLOT_PSEUDONYM_KEY.encode(), f"{rater.meeting_id}:lock:{rater.pk}".encode(), hashlib.sha256
+    ).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def receipt_display(receipt: str) -> str:
@@ -115,9 +144,10 @@ def quota_limit(meeting: Meeting, presentation_count: int) -> int | None:
     return int(meeting.excellent_quota_max_percent * presentation_count // 100)
 
 
-def quota_used(*, pseudonym: str, meeting: Meeting, exclude_presentation_id: int | None = None) -> int:
+def quota_used(*, pseudonyms: Sequence[str], meeting: Meeting, exclude_presentation_id: int | None = None) -> int:
+    """How many of the seat's ballots (its pseudonyms, one per presentation) carry the quota grade."""
     used = BallotValue.objects.filter(
-        ballot__pseudonym=pseudonym,
+        ballot__pseudonym__in=list(pseudonyms),
         ballot__state=Ballot.State.SUBMITTED,
         criterion__code=meeting.excellent_quota_criterion,
         grade__code=meeting.excellent_quota_grade,
@@ -175,9 +205,10 @@ def rater_view(rater: Rater) -> RaterView:
     presentations = list(
         Presentation.objects.filter(meeting_id=meeting.pk).select_related("department").order_by("order")
     )
-    pseudonym = rater_pseudonym(rater)
+    pseudonyms = rater_pseudonyms(rater, [p.pk for p in presentations])
     ballots = {
-        b.presentation_id: b for b in Ballot.objects.filter(pseudonym=pseudonym, presentation__meeting_id=meeting.pk)
+        b.presentation_id: b
+        for b in Ballot.objects.filter(pseudonym__in=list(pseudonyms), presentation__meeting_id=meeting.pk)
     }
     values = defaultdict(list)
     for value in BallotValue.objects.filter(ballot__in=list(ballots.values())).select_related("criterion", "grade"):
@@ -337,7 +368,12 @@ def meeting_live_state(meeting_id: int) -> dict | None:
 
 def seat_ballot_counts(raters: list[Rater]) -> dict[int, int]:
     """How many ballots each seat has cast (never which), in one query."""
-    by_pseudonym = {rater_pseudonym(r): r.pk for r in raters}
+    presentations: dict[int, list[int]] = defaultdict(list)
+    for meeting_id, pk in Presentation.objects.filter(meeting_id__in={r.meeting_id for r in raters}).values_list(
+        "meeting_id", "pk"
+    ):
+        presentations[meeting_id].append(pk)
+    by_pseudonym = {pseudonym: r.pk for r in raters for pseudonym in rater_pseudonyms(r, presentations[r.meeting_id])}
     counts = (
         Ballot.objects.filter(pseudonym__in=list(by_pseudonym), state=Ballot.State.SUBMITTED)
         .values("pseudonym")

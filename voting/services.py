@@ -21,11 +21,14 @@ from .canonical import ballot_line, line_digest
 from .models import Ballot, BallotValue, SurveyBatch
 from .selectors import (
     FormCriterion,
+    idempotency_pseudonym,
     quota_limit,
     quota_used,
     rater_pseudonym,
+    rater_pseudonyms,
     receipt_display,
     role_form,
+    seat_lock_id,
     seat_pseudonym,
 )
 
@@ -33,6 +36,15 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 RECEIPT_LENGTH = 12
+
+
+def ballot_time(opened_at):
+    """The time a ballot records: its presentation's opening, never the moment it came in, so that no
+    column tells the order of the ballots of one window. Without an opening (paper typed in for a
+    presentation that never opened) the hour."""
+    from .models import coarse_now
+
+    return opened_at if opened_at is not None else coarse_now()
 
 
 def receipt_generate() -> str:
@@ -65,7 +77,11 @@ def ballots_bulk_record(
     Used where a rule-checked path already produced the values (the ballot
     simulation and imported surveys); the rater's own path is ballot_submit.
     """
-    departments = dict(Presentation.objects.filter(meeting=meeting).values_list("pk", "department__code"))
+    departments, opened = {}, {}
+    for pk, code, opened_at in Presentation.objects.filter(meeting=meeting).values_list(
+        "pk", "department__code", "opened_at"
+    ):
+        departments[pk], opened[pk] = code, ballot_time(opened_at)
     roles = dict(RaterRole.objects.filter(scheme_id=meeting.scheme_id).values_list("pk", "code"))
     criteria = dict(Criterion.objects.filter(role__scheme_id=meeting.scheme_id).values_list("pk", "code"))
     receipts: set[str] = set()
@@ -79,7 +95,11 @@ def ballots_bulk_record(
             Ballot(
                 presentation_id=item.presentation_id,
                 role_id=item.role_id,
-                pseudonym=seat_pseudonym(meeting_id=meeting.pk, seat_key=item.seat_key),
+                pseudonym=seat_pseudonym(
+                    meeting_id=meeting.pk, seat_key=item.seat_key, presentation_id=item.presentation_id
+                ),
+                created_at=opened[item.presentation_id],
+                updated_at=opened[item.presentation_id],
                 receipt=receipt,
                 source=item.source,
                 survey_batch_id=survey_batch_id,
@@ -208,6 +228,7 @@ def ballot_store(
     source: str,
     existing: Ballot | None = None,
     existing_known: bool = False,
+    opened_at=None,
 ) -> tuple[Ballot, bool]:
     """Create or replace the seat's ballot for a presentation: total and canonical line digest computed once.
 
@@ -227,9 +248,16 @@ def ballot_store(
     if ballot is not None and ballot.state == Ballot.State.VOID:
         raise Conflict(_("Your ballot for this presentation was voided by the organizers."), code="ballot_void")
     created = ballot is None
+    when = ballot_time(opened_at)
     if created:
-        ballot = Ballot(presentation_id=presentation_id, role=role, pseudonym=pseudonym, receipt=receipt_generate())
-    ballot.source = source
+        ballot = Ballot(
+            presentation_id=presentation_id,
+            role=role,
+            pseudonym=pseudonym,
+            receipt=receipt_generate(),
+            created_at=when,
+        )
+    ballot.source, ballot.updated_at = source, when
     ballot.total = sum((points for _c, _g, points in values), Decimal(0))
     ballot.line_sha256 = line_digest(
         ballot_line(
@@ -251,7 +279,7 @@ def ballot_store(
     return ballot, created
 
 
-def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_id: int) -> None:
+def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id: int) -> None:
     """Refuse (409) a ballot that would give the quota grade more often than the meeting allows."""
     from django.utils.translation import gettext as _
 
@@ -259,7 +287,8 @@ def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_
 
     if meeting.excellent_quota_max_percent is None or not meeting.excellent_quota_criterion:
         return
-    limit = quota_limit(meeting, Presentation.objects.filter(meeting_id=meeting.pk).count())
+    presentation_ids = list(Presentation.objects.filter(meeting_id=meeting.pk).values_list("pk", flat=True))
+    limit = quota_limit(meeting, len(presentation_ids))
     if limit is None:
         return
     quota_grade = next(
@@ -272,7 +301,9 @@ def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_
     )
     if quota_grade is None or not any(grade_id == quota_grade for _c, grade_id, _p in values):
         return
-    used = quota_used(pseudonym=pseudonym, meeting=meeting, exclude_presentation_id=presentation_id)
+    # The seat's other ballots, found by deriving its pseudonyms with the key: no table groups them.
+    others = [pid for pid in presentation_ids if pid != presentation_id]
+    used = quota_used(pseudonyms=list(rater_pseudonyms(rater, others)), meeting=meeting)
     if used + 1 > limit:
         raise Conflict(
             _("You have already given this grade %(used)d times; at most %(limit)d are allowed.")
@@ -283,18 +314,19 @@ def quota_check(*, meeting: Meeting, form, values, pseudonym: str, presentation_
 
 _INSERT_SQL = """
 WITH b AS (
-    INSERT INTO voting_ballot (presentation_id, role_id, pseudonym, receipt, state, source, total,
+    INSERT INTO voting_ballot (id, presentation_id, role_id, pseudonym, receipt, state, source, total,
                                created_at, updated_at, void_reason, voided_at, line_sha256)
-    VALUES (%(presentation)s, %(role)s, %(pseudonym)s, %(receipt)s, 'submitted', 'phone', %(total)s,
-            %(now)s, %(now)s, '', NULL, %(line)s)
+    VALUES (%(id)s, %(presentation)s, %(role)s, %(pseudonym)s, %(receipt)s, 'submitted', 'phone', %(total)s,
+            %(when)s, %(when)s, '', NULL, %(line)s)
     RETURNING id
 ), v AS (
-    INSERT INTO voting_ballotvalue (ballot_id, criterion_id, grade_id, points)
-    SELECT b.id, x.criterion_id, x.grade_id, x.points
-    FROM b, unnest(%(criteria)s::bigint[], %(grades)s::bigint[], %(points)s::numeric[]) AS x(criterion_id, grade_id, points)
+    INSERT INTO voting_ballotvalue (id, ballot_id, criterion_id, grade_id, points)
+    SELECT x.id, b.id, x.criterion_id, x.grade_id, x.points
+    FROM b, unnest(%(value_ids)s::bigint[], %(criteria)s::bigint[], %(grades)s::bigint[], %(points)s::numeric[])
+         AS x(id, criterion_id, grade_id, points)
 ), i AS (
-    INSERT INTO voting_idempotencyrecord (pseudonym, key, request_hash, status_code, response, created_at)
-    SELECT %(pseudonym)s, %(key)s::text, %(fingerprint)s, 201, %(response)s::jsonb, %(now)s
+    INSERT INTO voting_idempotencyrecord (id, pseudonym, key, request_hash, status_code, response, created_at)
+    SELECT %(record_id)s, %(record_pseudonym)s, %(key)s::text, %(fingerprint)s, 201, %(response)s::jsonb, %(when)s
     WHERE %(key)s::text IS NOT NULL
 )
 SELECT id FROM b
@@ -307,10 +339,12 @@ def _ballot_insert_postgresql(
     department_code: str,
     role: RaterRole,
     pseudonym: str,
+    record_pseudonym: str | None,
     form,
     values,
     idempotency_key,
     fingerprint,
+    when,
 ) -> dict:
     """A new phone ballot, its values and its idempotency record in one statement: the burst's hot path.
 
@@ -320,11 +354,11 @@ def _ballot_insert_postgresql(
     import json
 
     from django.db import connection
-    from django.utils import timezone
 
     codes = {c.id: c.code for c in form}
+    from .models import random_id
+
     receipt = receipt_generate()
-    now = timezone.now()
     total = sum((points for _c, _g, points in values), Decimal(0))
     line = line_digest(
         ballot_line(
@@ -337,7 +371,7 @@ def _ballot_insert_postgresql(
     )
     payload = ballot_payload(
         Ballot(
-            presentation_id=presentation_id, receipt=receipt, state=Ballot.State.SUBMITTED, total=total, updated_at=now
+            presentation_id=presentation_id, receipt=receipt, state=Ballot.State.SUBMITTED, total=total, updated_at=when
         ),
         scores_as_sent(form, values),
         department_code,
@@ -346,13 +380,17 @@ def _ballot_insert_postgresql(
         cursor.execute(
             _INSERT_SQL,
             {
+                "id": random_id(),
                 "presentation": presentation_id,
                 "role": role.pk,
                 "pseudonym": pseudonym,
                 "receipt": receipt,
                 "total": total,
-                "now": now,
+                "when": when,
                 "line": line,
+                "value_ids": [random_id() for _v in values],
+                "record_id": random_id(),
+                "record_pseudonym": record_pseudonym,
                 "criteria": [c for c, _g, _p in values],
                 "grades": [g for _c, g, _p in values],
                 "points": [p for _c, _g, p in values],
@@ -368,6 +406,7 @@ def _ballot_insert_postgresql(
 class SubmitContext:
     presentation_id: int | None
     state: str | None
+    opened_at: object
     department_id: int | None
     department_code: str | None
     stored_hash: str | None
@@ -377,7 +416,7 @@ class SubmitContext:
 
 
 _CONTEXT_SQL = """
-SELECT p.id, p.state, p.department_id, d.code, i.request_hash, i.status_code, i.response,
+SELECT p.id, p.state, p.opened_at, p.department_id, d.code, i.request_hash, i.status_code, i.response,
        b.id, b.state, b.receipt, b.created_at, b.source
 FROM meetings_rater r
 LEFT JOIN meetings_presentation p ON p.id = %s AND p.meeting_id = r.meeting_id
@@ -388,15 +427,19 @@ WHERE r.id = %s
 """
 
 
-def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key: str | None) -> SubmitContext:
-    """Lock the seat's row, then read everything a submission checks in one statement.
+def _submit_context(
+    *, rater: Rater, presentation_id: int, pseudonym: str, record_pseudonym: str | None, key: str | None
+) -> SubmitContext:
+    """Lock the seat, then read everything a submission checks in one statement.
 
     The lock serialises one rater's phones, so that the quota and the
-    idempotency check cannot both be passed by two racing requests. It must be
-    its own statement: under READ COMMITTED a statement that waited for the
-    lock re-reads only the locked row, and would see the other request's
-    ballot missing. One read instead of four ORM queries: this is the path of
-    a hall's burst.
+    idempotency check cannot both be passed by two racing requests. It is an
+    advisory lock on a keyed hash of the seat, never a row lock on the rater:
+    a row lock leaves the transaction's id in the rater row's xmax, the same id
+    as the ballot's xmin (issue 13). It must be its own statement: a statement
+    that waited for the lock would read with a snapshot taken before the other
+    request's ballot was committed. One read instead of four ORM queries: this
+    is the path of a hall's burst.
     """
     import json
 
@@ -404,10 +447,10 @@ def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key:
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT id FROM meetings_rater WHERE id = %s FOR UPDATE", [rater_id])
-        cursor.execute(_CONTEXT_SQL, [presentation_id, pseudonym, key, pseudonym, rater_id])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [seat_lock_id(rater)])
+        cursor.execute(_CONTEXT_SQL, [presentation_id, record_pseudonym, key, pseudonym, rater.pk])
         row = cursor.fetchone()
-    (p_id, state, department_id, department_code, stored_hash, stored_status, stored_response,
+    (p_id, state, opened_at, department_id, department_code, stored_hash, stored_status, stored_response,
      ballot_id, ballot_state, receipt, created_at, source) = row  # fmt: skip
     if isinstance(stored_response, str):
         stored_response = json.loads(stored_response)
@@ -422,8 +465,10 @@ def _submit_context(*, rater_id: int, presentation_id: int, pseudonym: str, key:
             created_at=created_at,
             source=source,
         )
+        # Read from the database: saving it updates (a primary key with a default would otherwise insert).
+        ballot._state.adding, ballot._state.db = False, "default"
     return SubmitContext(
-        p_id, state, department_id, department_code, stored_hash, stored_status, stored_response, ballot
+        p_id, state, opened_at, department_id, department_code, stored_hash, stored_status, stored_response, ballot
     )
 
 
@@ -452,10 +497,15 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
             errors=[{"path": "Idempotency-Key", "message": _("1 to 255 printable ASCII characters.")}],
         )
     meeting = rater.meeting
-    pseudonym = rater_pseudonym(rater)
+    pseudonym = rater_pseudonym(rater, presentation_id)
+    record_pseudonym = idempotency_pseudonym(rater, idempotency_key) if idempotency_key else None
     fingerprint = request_fingerprint(presentation_id, scores)
     context = _submit_context(
-        rater_id=rater.pk, presentation_id=presentation_id, pseudonym=pseudonym, key=idempotency_key or None
+        rater=rater,
+        presentation_id=presentation_id,
+        pseudonym=pseudonym,
+        record_pseudonym=record_pseudonym,
+        key=idempotency_key or None,
     )
     if context.stored_hash is not None:
         if context.stored_hash != fingerprint:
@@ -481,7 +531,7 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
 
-    quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation_id)
+    quota_check(meeting=meeting, form=form, values=values, rater=rater, presentation_id=presentation_id)
 
     if context.ballot is None and connection.vendor == "postgresql":
         payload = _ballot_insert_postgresql(
@@ -489,10 +539,12 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
             department_code=context.department_code,
             role=rater.role,
             pseudonym=pseudonym,
+            record_pseudonym=record_pseudonym,
             form=form,
             values=values,
             idempotency_key=idempotency_key or None,
             fingerprint=fingerprint,
+            when=ballot_time(context.opened_at),
         )
         return SubmitResult(status=201, payload=payload)
 
@@ -506,13 +558,19 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
         source=Ballot.Source.PHONE,
         existing=context.ballot,
         existing_known=True,
+        opened_at=context.opened_at,
     )
     ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.BALLOTS)
     payload = ballot_payload(ballot, scores_as_sent(form, values), context.department_code)
     status = 201 if created else 200
     if idempotency_key:
         IdempotencyRecord.objects.create(
-            pseudonym=pseudonym, key=idempotency_key, request_hash=fingerprint, status_code=status, response=payload
+            pseudonym=record_pseudonym,
+            key=idempotency_key,
+            request_hash=fingerprint,
+            status_code=status,
+            response=payload,
+            created_at=ballot.updated_at,
         )
     return SubmitResult(status=status, payload=payload)
 
@@ -692,15 +750,14 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
     values, errors = scores_validate(form, scores)
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
-    pseudonym = rater_pseudonym(rater)
+    pseudonym = rater_pseudonym(rater, presentation.pk)
     entered = _entry_scores(form, values)
     _paper_refuse_over_cast_ballot(presentation_id=presentation.pk, pseudonym=pseudonym)
-    entry = PaperEntry.objects.select_for_update().filter(presentation=presentation, pseudonym=pseudonym).first()
+    entry = PaperEntry.objects.select_for_update().filter(presentation=presentation, seat_no=rater.seat_no).first()
     if entry is None:
         entry = PaperEntry.objects.create(
             presentation=presentation,
             role=rater.role,
-            pseudonym=pseudonym,
             seat_no=rater.seat_no,
             first_scores=entered,
             first_by=actor,
@@ -713,7 +770,7 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
     else:
         entry.second_scores, entry.second_by = entered, actor
         if entered == entry.first_scores:
-            quota_check(meeting=meeting, form=form, values=values, pseudonym=pseudonym, presentation_id=presentation.pk)
+            quota_check(meeting=meeting, form=form, values=values, rater=rater, presentation_id=presentation.pk)
             entry.ballot, _created = ballot_store(
                 presentation_id=presentation.pk,
                 department_code=presentation.department.code,
@@ -722,16 +779,21 @@ def paper_entry_submit(*, meeting: Meeting, seat_no: int, presentation_id: int, 
                 form=form,
                 values=values,
                 source=Ballot.Source.PAPER,
+                opened_at=presentation.opened_at,
             )
-            entry.state = PaperEntry.State.MATCHED
+            # Counted: the seat number goes, so that no row holds a seat beside its ballot.
+            entry.state, entry.seat_no = PaperEntry.State.MATCHED, None
             ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.PAPER)
         else:
             entry.state = PaperEntry.State.MISMATCH
         entry.save()
         action = f"paper.{entry.state}"
-    audit_record(
-        meeting=meeting, actor=actor, ip=ip, action=action, details={"seat": seat_no, "presentation": presentation.pk}
-    )
+    # The seat is on record only while the entry waits: a counted paper ballot's audit entry names
+    # the entry and the presentation, never the seat beside it.
+    details = {"entry": entry.pk, "presentation": presentation.pk}
+    if entry.seat_no is not None:
+        details["seat"] = entry.seat_no
+    audit_record(meeting=meeting, actor=actor, ip=ip, action=action, details=details)
     return entry
 
 
@@ -759,20 +821,23 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
     values, errors = scores_validate(form, scores)
     if errors:
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
-    _paper_refuse_over_cast_ballot(presentation_id=entry.presentation_id, pseudonym=entry.pseudonym)
-    quota_check(
-        meeting=meeting, form=form, values=values, pseudonym=entry.pseudonym, presentation_id=entry.presentation_id
-    )
+    rater = Rater.objects.filter(meeting=meeting, seat_no=entry.seat_no).first()
+    if rater is None:
+        raise NotFound(_("No such seat or presentation in this meeting."))
+    pseudonym = rater_pseudonym(rater, entry.presentation_id)
+    _paper_refuse_over_cast_ballot(presentation_id=entry.presentation_id, pseudonym=pseudonym)
+    quota_check(meeting=meeting, form=form, values=values, rater=rater, presentation_id=entry.presentation_id)
     entry.ballot, _created = ballot_store(
         presentation_id=entry.presentation_id,
         department_code=entry.presentation.department.code,
         role=entry.role,
-        pseudonym=entry.pseudonym,
+        pseudonym=pseudonym,
         form=form,
         values=values,
         source=Ballot.Source.PAPER,
+        opened_at=entry.presentation.opened_at,
     )
-    entry.state, entry.resolved_by = PaperEntry.State.RESOLVED, actor
+    entry.state, entry.resolved_by, entry.seat_no = PaperEntry.State.RESOLVED, actor, None
     ballots_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.PAPER)
     entry.save()
     audit_record(
@@ -780,7 +845,7 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
         actor=actor,
         ip=ip,
         action="paper.resolved",
-        details={"seat": entry.seat_no, "presentation": entry.presentation_id},
+        details={"entry": entry.pk, "presentation": entry.presentation_id},
     )
     return entry
 
@@ -950,7 +1015,7 @@ def survey_withdraw(*, meeting: Meeting, batch_id: int, reason: str, actor, ip: 
         raise Conflict(_("This survey batch was withdrawn already."), code="withdrawn")
     now = timezone.now()
     voided = Ballot.objects.filter(survey_batch=batch, state=Ballot.State.SUBMITTED).update(
-        state=Ballot.State.VOID, void_reason=reason, voided_at=now, updated_at=now
+        state=Ballot.State.VOID, void_reason=reason, voided_at=now
     )
     batch.withdrawn_at, batch.withdrawn_by, batch.withdraw_reason = now, actor, reason
     batch.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason"])
@@ -963,3 +1028,76 @@ def survey_withdraw(*, meeting: Meeting, batch_id: int, reason: str, actor, ip: 
         details={"batch": batch.pk, "file": batch.filename, "ballots": voided, "reason": reason},
     )
     return batch
+
+
+# --- the seal ------------------------------------------------------------------------------------
+
+_SEAL_BALLOTS_SQL = """
+UPDATE voting_ballot b
+SET created_at = coalesce(p.opened_at, date_trunc('day', b.created_at)),
+    updated_at = coalesce(p.opened_at, date_trunc('day', b.created_at))
+FROM meetings_presentation p
+WHERE p.id = b.presentation_id AND p.meeting_id = %s
+"""
+_SEAL_VALUES_SQL = """
+UPDATE voting_ballotvalue v SET points = v.points
+FROM voting_ballot b JOIN meetings_presentation p ON p.id = b.presentation_id
+WHERE b.id = v.ballot_id AND p.meeting_id = %s
+"""
+_SEAL_RECORDS_SQL = """
+DELETE FROM voting_idempotencyrecord i
+USING meetings_presentation p
+WHERE p.meeting_id = %s AND (i.response->>'presentation') = p.id::text
+"""
+# Rewritten files: CLUSTER orders the rows by their random primary keys, VACUUM FULL drops the dead
+# versions (the seat numbers of paper entries before they counted, the deleted records).
+_SEAL_PHYSICAL = [
+    "CLUSTER voting_ballot USING voting_ballot_pkey",
+    "CLUSTER voting_ballotvalue USING voting_ballotvalue_pkey",
+    "VACUUM FULL voting_idempotencyrecord",
+    "VACUUM FULL voting_paperentry",
+]
+
+
+def meeting_seal(*, meeting_id: int) -> dict:
+    """Seal a final meeting's ballots so that a base backup taken afterwards reveals no order (issue 13).
+
+    In one transaction every ballot and value of the meeting is rewritten (one transaction id for all
+    of them, times no finer than the presentation's opening, or the day), and the meeting's idempotency
+    records, which only served retries while voting, are deleted. Then the tables are rewritten in the
+    order of their random ids. Nothing a result is computed from changes: the digest, the receipts and
+    the exports verify as before. The rewrite needs the tables' owner; run as the application's role it
+    is skipped and reported, and `manage.py seal_meeting` run as the owner completes it. Audited.
+    """
+    from django.db import DatabaseError
+
+    from meetings.services import audit_record
+
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None or connection.vendor != "postgresql":
+        return {"ballots": 0, "physical": False}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The change counter's trigger would count the rewrite as a change to the ballots; it is none.
+        cursor.execute("SET LOCAL kaoping.seal = 'on'")
+        cursor.execute(_SEAL_BALLOTS_SQL, [meeting_id])
+        ballots = cursor.rowcount
+        cursor.execute(_SEAL_VALUES_SQL, [meeting_id])
+        cursor.execute(_SEAL_RECORDS_SQL, [meeting_id])
+        records = cursor.rowcount
+    physical = not connection.in_atomic_block
+    if physical:
+        try:
+            with connection.cursor() as cursor:
+                for statement in _SEAL_PHYSICAL:
+                    cursor.execute(statement)
+        except DatabaseError as exc:  # not the tables' owner: the operator completes it (docs/operations.md)
+            logger.warning("Seal of meeting %s: tables not rewritten (%s)", meeting_id, exc)
+            physical = False
+    audit_record(
+        meeting=meeting,
+        actor=None,
+        ip=None,
+        action="meeting.sealed",
+        details={"ballots": ballots, "idempotency_records": records, "rewritten": physical},
+    )
+    return {"ballots": ballots, "physical": physical}

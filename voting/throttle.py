@@ -9,9 +9,12 @@ down the rater path goes on unthrottled rather than failing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 FAILURE_LIMIT = 30
@@ -62,11 +65,19 @@ def failure_record(ip: str) -> None:
     _safe(incr, 0)
 
 
-def token_seen(token_hash: str) -> bool:
+def token_cache_id(token: str) -> str:
+    """What the cache knows a token by: an HMAC under SECRET_KEY, never the hash stored beside the seat
+    in the database, so that Redis keys (and their remaining lifetimes, i.e. when a card was first
+    opened) cannot be joined to the raters table (issue 13)."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"rater-cache:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_seen(token: str) -> bool:
     """Mark a working token as seen; True if it had been seen before."""
-    if token_hash in _seen_memo:
+    cache_id = token_cache_id(token)
+    if cache_id in _seen_memo:
         return True
-    seen = not _safe(lambda: cache.add(f"rater-seen:{token_hash}", 1, SEEN_SECONDS), True)
+    seen = not _safe(lambda: cache.add(f"rater-seen:{cache_id}", 1, SEEN_SECONDS), True)
     if len(_seen_memo) < 100_000:
-        _seen_memo.add(token_hash)
+        _seen_memo.add(cache_id)
     return seen

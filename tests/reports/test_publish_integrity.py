@@ -130,7 +130,7 @@ def test_ballot_accepted_during_running_aggregation_makes_its_snapshot_stale(wor
     rater = next(
         r
         for r in Rater.objects.filter(meeting=meeting, role__code="leadership", department__isnull=True)
-        if rater_pseudonym(r) not in voted
+        if rater_pseudonym(r, presentation.pk) not in voted
     )
     from meetings.services import rater_token_reissue
 
@@ -151,7 +151,7 @@ def test_ballot_accepted_during_running_aggregation_makes_its_snapshot_stale(wor
 
     snapshot = aggregate_holding(client, meeting, vote)
 
-    new_ballot = Ballot.objects.get(presentation=presentation, pseudonym=rater_pseudonym(rater))
+    new_ballot = Ballot.objects.get(presentation=presentation, pseudonym=rater_pseudonym(rater, presentation.pk))
     counted = {pk for pk, _total in json.loads(ResultSnapshot.objects.get(pk=snapshot.pk).inputs)["ballots"]}
     assert new_ballot.pk not in counted
     response = client.post(f"/api/v1/meetings/{meeting.pk}/publish")
