@@ -80,7 +80,7 @@ def audit_head_words(head: dict) -> str:
 
 def verify_export(document: dict) -> list[str]:
     """Recompute the ranking and the digest from an export alone; return what does not match."""
-    from .services import results_from_config
+    from .scoring import results_from_config
 
     problems: list[str] = []
     if document.get("format") != EXPORT_FORMAT:

@@ -328,6 +328,36 @@ def compute_results(
     )
 
 
+def roles_from_config(config: Mapping) -> list[Role]:
+    return [Role(code=r["code"], weight=Decimal(r["weight"]), trim=r["trim"]) for r in config["roles"]]
+
+
+def results_from_config(
+    config: Mapping, tallies: Mapping[tuple[str, str], RoleTally], *, roles: Sequence[Role] | None = None
+) -> list[ResultRow]:
+    """SCORING.md applied to a snapshot's recorded configuration and the ballots' tallies; ``roles``
+    replaces the recorded roles (other weights or trims, for section 13)."""
+    return compute_results(
+        rules=rules_from_config(config),
+        roles=roles if roles is not None else roles_from_config(config),
+        departments=[DepartmentInfo(**d) for d in config["departments"]],
+        tallies=tallies,
+        components={
+            dept: {code: Decimal(v) for code, v in scores.items()}
+            for dept, scores in config["component_scores"].items()
+        },
+        adjustments={dept: Decimal(v) for dept, v in config["adjustments"].items()},
+        vetoes=config["vetoes"],
+    )
+
+
+def tallies_from_totals(
+    totals: Mapping[tuple[str, str], Sequence[Decimal]], trims: Mapping[str, int]
+) -> dict[tuple[str, str], RoleTally]:
+    """Section 3 over counting ballot totals grouped by (department, role), each role with its trim."""
+    return {key: role_tally(values, trims[key[1]]) for key, values in totals.items() if values}
+
+
 # --- section 8 -------------------------------------------------------------------------------
 
 

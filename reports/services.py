@@ -22,7 +22,7 @@ from meetings.services import audit_record, meeting_changed
 
 from . import selectors
 from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
-from .scoring import DepartmentInfo, Role, compute_results, rules_from_config, snapshot_digest
+from .scoring import results_from_config, snapshot_digest
 
 ProgressCallback = Callable[[int], None]
 
@@ -64,22 +64,6 @@ def _config(meeting: Meeting) -> dict:
         "adjustments": {dept: dec(total) for dept, total in sorted(selectors.adjustment_totals(meeting).items())},
         "vetoes": sorted(selectors.vetoed_departments(meeting)),
     }
-
-
-def results_from_config(config: dict, tallies) -> list:
-    """SCORING.md applied to a snapshot's recorded configuration and the ballots' tallies."""
-    return compute_results(
-        rules=rules_from_config(config),
-        roles=[Role(code=r["code"], weight=Decimal(r["weight"]), trim=r["trim"]) for r in config["roles"]],
-        departments=[DepartmentInfo(**d) for d in config["departments"]],
-        tallies=tallies,
-        components={
-            dept: {code: Decimal(v) for code, v in scores.items()}
-            for dept, scores in config["component_scores"].items()
-        },
-        adjustments={dept: Decimal(v) for dept, v in config["adjustments"].items()},
-        vetoes=config["vetoes"],
-    )
 
 
 def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = None) -> ResultSnapshot:
