@@ -25,6 +25,7 @@ api_v1 = [
         name="aggregation-status",
     ),
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
+    path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
     path("meetings/<id:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
     path(
         "meetings/<id:meeting_id>/components/<code:code>",

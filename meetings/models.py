@@ -41,6 +41,15 @@ class Meeting(models.Model):
         _("excellent quota: maximum percent"), null=True, blank=True, **SCORE_DIGITS
     )
     meeting_weight = models.DecimalField(_("meeting weight"), default=Decimal("1"), **WEIGHT_DIGITS)
+    # SCORING.md 11: a seat whose ballots all carry the same total, at least `invalid_uniform_min` of them.
+    invalid_uniform = models.BooleanField(
+        _("invalid ballots: identical totals"),
+        default=False,
+        help_text=_(
+            "A rater whose ballots all carry the same total has them all declared invalid (评价完全相同视为无效)."
+        ),
+    )
+    invalid_uniform_min = models.PositiveSmallIntegerField(_("invalid ballots: at least this many ballots"), default=5)
     rehearsal_of = models.ForeignKey(
         "self",
         verbose_name=_("rehearsal of"),
@@ -92,6 +101,7 @@ class Meeting(models.Model):
                 | (Q(excellent_quota_max_percent__gte=0) & Q(excellent_quota_max_percent__lte=100)),
                 name="meeting_quota_percent_range",
             ),
+            models.CheckConstraint(condition=Q(invalid_uniform_min__gte=2), name="meeting_invalid_uniform_min"),
         ]
 
     def __str__(self) -> str:

@@ -131,6 +131,8 @@ def setup_document_of(meeting: Meeting) -> dict:
             "grade": meeting.excellent_quota_grade,
             "max_percent": dec(meeting.excellent_quota_max_percent),
         }
+    if meeting.invalid_uniform:
+        rules["invalid_ballots"] = {"uniform": True, "uniform_min": meeting.invalid_uniform_min}
     roles = []
     for role in RaterRole.objects.filter(scheme=scheme).prefetch_related("criteria__grades").order_by("order", "code"):
         criteria = []

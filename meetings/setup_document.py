@@ -249,6 +249,7 @@ def validate_setup_document(document) -> SetupDocument:
                 "admonition",
                 "excellent_quota",
                 "meeting_weight",
+                "invalid_ballots",
             },
         )
         or {}
@@ -390,6 +391,25 @@ def validate_setup_document(document) -> SetupDocument:
             meeting.update(
                 excellent_quota_criterion=criterion, excellent_quota_grade=grade, excellent_quota_max_percent=percent
             )
+
+    # SCORING.md 11: {"uniform": true, "uniform_min": 5}; uniform_min defaults to 5.
+    meeting.update(invalid_uniform=False, invalid_uniform_min=5)
+    if "invalid_ballots" in meeting_raw:
+        rule = c.obj(
+            meeting_raw["invalid_ballots"], "meeting.invalid_ballots", required={"uniform"}, optional={"uniform_min"}
+        )
+        if rule is not None:
+            uniform = c.boolean(rule.get("uniform"), "meeting.invalid_ballots.uniform") if "uniform" in rule else False
+            minimum = 5
+            if "uniform_min" in rule:
+                value = rule["uniform_min"]
+                # A whole number, given as one: 5, not 5.5, "5" or true.
+                if isinstance(value, bool) or not isinstance(value, int):
+                    c.error("meeting.invalid_ballots.uniform_min", _("Must be a whole number."))
+                    minimum = None
+                else:
+                    minimum = c.integer(value, "meeting.invalid_ballots.uniform_min", minimum=2, maximum=10000)
+            meeting.update(invalid_uniform=uniform, invalid_uniform_min=minimum or 5)
 
     components: list[tuple[str, str, Decimal]] = []
     for i, item in enumerate(c.array(top.get("components", []), "components", min_items=0)):

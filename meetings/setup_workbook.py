@@ -136,10 +136,12 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
             value = values.get("value")
             if dotted == "tie_break_roles":
                 value = [v.strip() for v in str(value or "").split(",") if v.strip()]
-            elif dotted == "rank_within_category":
+            elif dotted in ("rank_within_category", "invalid_ballots.uniform"):
                 value = (
                     str(value).strip().lower() in {"true", "1", "yes", "是"} if not isinstance(value, bool) else value
                 )
+            if dotted == "invalid_ballots.uniform_min" and isinstance(value, float) and value.is_integer():
+                value = int(value)  # a spreadsheet's numbers are floats
             target = section
             parts = dotted.split(".")
             for part in parts[:-1]:

@@ -30,8 +30,11 @@ from . import selectors, services
 from .models import Adjustment, AggregationRun, ResultSnapshot
 
 
-def snapshot_payload(snapshot: ResultSnapshot) -> dict:
-    return {
+def snapshot_payload(snapshot: ResultSnapshot, *, analysis: bool = False) -> dict:
+    """The snapshot as the API gives it; with ``analysis`` (organizers and auditors only) each row's
+    stability and the invalid ballots per role (SCORING.md 11 and 13)."""
+    rows = snapshot.rows
+    payload = {
         "snapshot": snapshot.pk,
         "meeting": snapshot.meeting_id,
         "computed_at": snapshot.computed_at.isoformat(),
@@ -39,13 +42,20 @@ def snapshot_payload(snapshot: ResultSnapshot) -> dict:
         "published": snapshot.published_at is not None,
         "published_at": snapshot.published_at.isoformat() if snapshot.published_at else None,
         "ballots_counted": snapshot.ballots_counted,
-        "rows": snapshot.rows,
     }
+    if analysis:
+        figures = snapshot.analysis or {}
+        stability = figures.get("stability", {})
+        rows = [{**row, "stability": stability.get(row["department"])} for row in rows]
+        payload["invalid"] = figures.get("invalid", {})
+    payload["rows"] = rows
+    return payload
 
 
 def score_field(**kwargs):
     """A score as the snapshot carries it: a 4-place decimal string, null where there is none."""
-    return serializers.CharField(allow_null=True, help_text='4-place decimal, e.g. "86.2500"', **kwargs)
+    kwargs.setdefault("help_text", '4-place decimal, e.g. "86.2500"')
+    return serializers.CharField(allow_null=True, **kwargs)
 
 
 class RoleScoreSerializer(serializers.Serializer):
@@ -73,6 +83,25 @@ class ResultRowSerializer(serializers.Serializer):
     missing_roles = serializers.ListField(child=serializers.CharField())
 
 
+class StabilitySerializer(serializers.Serializer):
+    reward_margin = score_field(help_text="F(d) minus the F across the reward line (SCORING.md 13)")
+    admonition_margin = score_field(help_text="F(d) minus the F across the admonition line")
+    rank_by_trim = serializers.DictField(child=serializers.IntegerField(allow_null=True), help_text='"0", "1", "2"')
+    rank_range_weights = serializers.ListField(child=serializers.IntegerField(), help_text="[best, worst]")
+    fragile = serializers.BooleanField()
+    p_reward = serializers.CharField(help_text='share of bootstrap resamples, e.g. "0.97"')
+    p_admonition = serializers.CharField()
+
+
+class AnalysedRowSerializer(ResultRowSerializer):
+    stability = StabilitySerializer(allow_null=True, help_text="null for an unranked department")
+
+
+class InvalidCountSerializer(serializers.Serializer):
+    raters = serializers.IntegerField()
+    ballots = serializers.IntegerField()
+
+
 class ResultsSerializer(serializers.Serializer):
     snapshot = serializers.IntegerField()
     meeting = serializers.IntegerField()
@@ -82,6 +111,11 @@ class ResultsSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(allow_null=True)
     ballots_counted = serializers.IntegerField()
     rows = ResultRowSerializer(many=True, help_text="in rank order, unranked ones last")
+
+
+class AnalysedResultsSerializer(ResultsSerializer):
+    invalid = serializers.DictField(child=InvalidCountSerializer(), help_text="per role code (SCORING.md 11)")
+    rows = AnalysedRowSerializer(many=True, help_text="in rank order, unranked ones last")
 
 
 def run_payload(request, run: AggregationRun) -> dict:
@@ -153,13 +187,51 @@ def _task_progress(task_id: str) -> int:
 class ResultsApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: ResultsSerializer})
+    @extend_schema(responses={200: AnalysedResultsSerializer})
     def get(self, request, meeting_id: int):
         meeting = meeting_for(request.user, meeting_id, write=False)
         snapshot = selectors.snapshot_latest(meeting)
         if snapshot is None:
             raise NotFound(_("No result has been computed for this meeting yet."))
-        return Response(snapshot_payload(snapshot))
+        return Response(snapshot_payload(snapshot, analysis=True))
+
+
+class RaterProfileSerializer(serializers.Serializer):
+    alias = serializers.CharField(help_text="random per computation; never a seat, name or pseudonym")
+    role = serializers.CharField()
+    ballots = serializers.IntegerField()
+    leniency = score_field()
+    spread = score_field()
+    extreme_share = score_field()
+    flags = serializers.ListField(child=serializers.CharField(), help_text="lenient, severe, erratic, uniform")
+
+
+class RoleAgreementSerializer(serializers.Serializer):
+    agreement = score_field(help_text="Kendall's W, null with fewer than 3 raters or departments")
+    raters = serializers.IntegerField(help_text="raters who scored every ranked department")
+
+
+class DiagnosticsSerializer(serializers.Serializer):
+    snapshot = serializers.IntegerField()
+    roles = serializers.DictField(child=RoleAgreementSerializer(), help_text="per role code")
+    raters = RaterProfileSerializer(many=True)
+
+
+class DiagnosticsApi(APIView):
+    """Anonymous rater diagnostics of the latest snapshot (SCORING.md 14): organizers and auditors."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: DiagnosticsSerializer})
+    def get(self, request, meeting_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=False)
+        snapshot = selectors.snapshot_latest(meeting)
+        if snapshot is None:
+            raise NotFound(_("No result has been computed for this meeting yet."))
+        diagnostics = (snapshot.analysis or {}).get("diagnostics", {"roles": {}, "raters": []})
+        response = Response({"snapshot": snapshot.pk, **diagnostics})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class PublishApi(APIView):
@@ -357,20 +429,22 @@ EXPORT_TYPES = {
 }
 
 
-def export_response(snapshot, fmt: str):
+def export_response(snapshot, fmt: str, *, analysis: bool = False):
+    """An export of the snapshot; with ``analysis`` (organizers and auditors) the stability and the rater
+    diagnostics come with it (SCORING.md 13, 14). The public exports never carry them."""
     from django.http import HttpResponse
 
     from . import exports
 
     content_type, suffix = EXPORT_TYPES[fmt]
     if fmt == "json":
-        body = json.dumps(exports.export_document(snapshot), ensure_ascii=False, indent=1)
+        body = json.dumps(exports.export_document(snapshot, analysis=analysis), ensure_ascii=False, indent=1)
     elif fmt == "xlsx":
-        body = exports.to_xlsx(snapshot)
+        body = exports.to_xlsx(snapshot, analysis=analysis)
     elif fmt == "csv":
         body = exports.to_csv(snapshot)
     else:
-        body = exports.to_pdf(snapshot)
+        body = exports.to_pdf(snapshot, analysis=analysis)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="meeting-{snapshot.meeting_id}-snapshot-{snapshot.pk}-{suffix}"'
@@ -405,7 +479,7 @@ class SnapshotExportApi(APIView):
         snapshot = ResultSnapshot.objects.filter(meeting=meeting, pk=snapshot_id).select_related("meeting").first()
         if snapshot is None:
             raise NotFound(_("No such result snapshot."))
-        return export_response(snapshot, _format(fmt))
+        return export_response(snapshot, _format(fmt), analysis=True)
 
 
 class PublicExportApi(APIView):

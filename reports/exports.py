@@ -27,8 +27,12 @@ from .scoring import ballot_line, ballots_digest, line_digest, role_tally, snaps
 EXPORT_FORMAT = "kaoping-results/1"
 
 
-def export_document(snapshot: ResultSnapshot) -> dict:
-    """The snapshot with its counting ballots, anonymised: receipt, presentation, department, role, points."""
+def export_document(snapshot: ResultSnapshot, *, analysis: bool = False) -> dict:
+    """The snapshot with its counting ballots, anonymised: receipt, presentation, department, role, points.
+
+    A ballot declared invalid (SCORING.md 11) carries "invalid": the alias of its invalid seat, so that a
+    verifier can check each such group. With ``analysis`` the stability and the rater diagnostics come
+    too, each profiled alias with its ballots as (department, role, total), never a receipt."""
     counted = [ballot_id for ballot_id, _total in json.loads(snapshot.inputs)["ballots"]]
     ballots: dict[int, dict] = {}
     for ballot_id, receipt, presentation_id, department, role in (
@@ -49,7 +53,12 @@ def export_document(snapshot: ResultSnapshot) -> dict:
         .iterator(chunk_size=20000)
     ):
         ballots[ballot_id]["points"][criterion] = str(points)
-    return {
+    figures = snapshot.analysis or {}
+    for ballot in ballots.values():
+        alias = figures.get("invalid_ballots", {}).get(ballot["receipt"])
+        if alias is not None:
+            ballot["invalid"] = alias
+    document = {
         "format": EXPORT_FORMAT,
         "meeting": {
             "id": snapshot.meeting_id,
@@ -67,6 +76,16 @@ def export_document(snapshot: ResultSnapshot) -> dict:
         "rows": snapshot.rows,
         "ballots": sorted(ballots.values(), key=lambda b: b["receipt"]),
     }
+    if figures:
+        document["invalid"] = figures.get("invalid", {})
+    if analysis and figures:
+        document["analysis"] = {
+            "stability": figures.get("stability", {}),
+            "bootstrap": figures.get("bootstrap", {}),
+            "diagnostics": figures.get("diagnostics", {}),
+            "diagnostic_ballots": figures.get("diagnostic_ballots", {}),
+        }
+    return document
 
 
 def snapshot_audit_head(snapshot: ResultSnapshot) -> dict | None:
@@ -88,10 +107,15 @@ def verify_export(document: dict) -> list[str]:
     config = document["config"]
     trims = {r["code"]: r["trim"] for r in config["roles"]}
     totals: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    invalid_groups: dict[str, list[Decimal]] = defaultdict(list)
     digests = []
     for ballot in sorted(document["ballots"], key=lambda b: b["receipt"]):
         points = {code: Decimal(value) for code, value in ballot["points"].items()}
-        totals[(ballot["department"], ballot["role"])].append(sum(points.values(), Decimal(0)))
+        total = sum(points.values(), Decimal(0))
+        if "invalid" in ballot:
+            invalid_groups[str(ballot["invalid"])].append(total)
+        else:
+            totals[(ballot["department"], ballot["role"])].append(total)
         digests.append(
             line_digest(
                 ballot_line(
@@ -103,8 +127,10 @@ def verify_export(document: dict) -> list[str]:
                 )
             )
         )
+    problems += _verify_invalid(config, invalid_groups)
     tallies = {key: role_tally(values, trims[key[1]]) for key, values in totals.items()}
-    rows = [row.as_dict() for row in results_from_config(config, tallies)]
+    official = results_from_config(config, tallies)
+    rows = [row.as_dict() for row in official]
     if rows != document["rows"]:
         by_code = {r["department"]: r for r in document["rows"]}
         for row in rows:
@@ -117,6 +143,70 @@ def verify_export(document: dict) -> list[str]:
     digest = snapshot_digest(ballots_sha256=ballots_digest(digests), config=config, rows=document["rows"])
     if digest != document["digest"]:
         problems.append(f"digest {digest} does not match the export's {document['digest']}")
+    if "analysis" in document:
+        problems += _verify_analysis(document, config, totals, official)
+    return problems
+
+
+def _verify_invalid(config: dict, groups: dict[str, list[Decimal]]) -> list[str]:
+    """SCORING.md 11 from the export: every marked group is uniform and large enough, under a rule that is set."""
+    rule = config.get("invalid_ballots") or {}
+    if groups and not rule.get("uniform"):
+        return ["ballots are marked invalid, but the configuration has no invalid-ballot rule"]
+    problems = []
+    for alias, values in sorted(groups.items()):
+        if len(values) < rule["uniform_min"] or len(set(values)) != 1:
+            problems.append(f"invalid group {alias}: {len(values)} ballots, not all of one total or too few")
+    return problems
+
+
+def _verify_analysis(document: dict, config: dict, totals, official) -> list[str]:
+    """The exact parts of SCORING.md 13 and 14 recomputed from the export; the bootstrap is only checked
+    for its shape (it is an estimate: another implementation differs within sampling error)."""
+    from .diagnostics import SeatBallot, rater_profiles
+    from .stability import fragile, margins, rank_by_trim, rank_range_weights
+
+    problems = []
+    claimed = document["analysis"]
+    stability = claimed.get("stability", {})
+    margin = margins(official, config)
+    trims = rank_by_trim(config, totals)
+    ranges = rank_range_weights(config, totals, official)
+    fragility = fragile(config, totals, official)
+    for row in official:
+        if row.final is None:
+            continue
+        theirs = stability.get(row.department) or {}
+        mine = {
+            "reward_margin": None if margin[row.department][0] is None else str(margin[row.department][0]),
+            "admonition_margin": None if margin[row.department][1] is None else str(margin[row.department][1]),
+            "rank_by_trim": trims[row.department],
+            "rank_range_weights": ranges[row.department],
+            "fragile": fragility[row.department],
+        }
+        differ = sorted(k for k, v in mine.items() if theirs.get(k) != v)
+        if differ:
+            problems.append(f"department {row.department}: recomputed stability {', '.join(differ)} differ")
+    role_scores = {
+        (row.department, code): Decimal(score["score"])
+        for row in official
+        for code, score in row.role_scores.items()
+        if score["score"] is not None
+    }
+    seats = {
+        alias: [SeatBallot(department, role, Decimal(total)) for department, role, total in ballots]
+        for alias, ballots in claimed.get("diagnostic_ballots", {}).items()
+    }
+    profiles = rater_profiles(
+        seats,
+        aliases={alias: alias for alias in seats},
+        role_scores=role_scores,
+        totals=totals,
+        trims={r["code"]: r["trim"] for r in config["roles"]},
+        full_mark=Decimal(config["full_mark"]),
+    )
+    if profiles != claimed.get("diagnostics", {}).get("raters", []):
+        problems.append("rater diagnostics differ from those recomputed from their ballots")
     return problems
 
 
@@ -202,7 +292,7 @@ def to_csv(snapshot: ResultSnapshot) -> str:
     return out.getvalue()
 
 
-def to_xlsx(snapshot: ResultSnapshot) -> bytes:
+def to_xlsx(snapshot: ResultSnapshot, *, analysis: bool = False) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -252,6 +342,19 @@ def to_xlsx(snapshot: ResultSnapshot) -> bytes:
                     role["trim"],
                 ]
             )
+    if analysis and snapshot.analysis:
+        from .analysis_tables import diagnostics_table, stability_table
+
+        for title, (header, table_rows) in (
+            ("稳健性", stability_table(snapshot)),
+            ("评委画像", diagnostics_table(snapshot)),
+        ):
+            extra = workbook.create_sheet(title)
+            extra.append(header)
+            for cell in extra[1]:
+                cell.font = Font(bold=True)
+            for row in table_rows:
+                extra.append([neutralise(v) if isinstance(v, str) else v for v in row])
     about = workbook.create_sheet(_("About"))
     about.append([_("Meeting"), neutralise(snapshot.meeting.title)])
     about.append([_("Computed at"), timezone.localtime(snapshot.computed_at).strftime("%Y-%m-%d %H:%M:%S")])
@@ -265,17 +368,22 @@ def to_xlsx(snapshot: ResultSnapshot) -> bytes:
 # --- PDF -----------------------------------------------------------------------------------------
 
 
-def to_pdf(snapshot: ResultSnapshot) -> bytes:
+def _para(text, style):
+    """A reportlab Paragraph of plain text: Paragraph reads its text as markup, and a name like "A<B" or
+    "<img src=...>" must stay text."""
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(xml_escape(str(text)), style)
+
+
+def to_pdf(snapshot: ResultSnapshot, *, analysis: bool = False) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    def para(text, style) -> Paragraph:
-        # Paragraph reads its text as markup: a name like "A<B" or "<img src=...>" must stay text.
-        return Paragraph(xml_escape(str(text)), style)
-
+    para = _para
     font = cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     text_style = ParagraphStyle("text", fontName=font, fontSize=9, leading=13)
@@ -332,5 +440,43 @@ def to_pdf(snapshot: ResultSnapshot) -> bytes:
         Spacer(1, 4 * mm),
         table,
     ]
+    if analysis and snapshot.analysis:
+        story += _analysis_appendix(snapshot, font=font, title_style=title_style, text_style=text_style)
     document.build(story)
     return out.getvalue()
+
+
+def _analysis_appendix(snapshot: ResultSnapshot, *, font: str, title_style, text_style) -> list:
+    """The appendix page of the organizers' PDF: stability and rater profiles (SCORING.md 13, 14)."""
+    from reportlab.lib import colors
+    from reportlab.platypus import PageBreak, Table, TableStyle
+
+    from .analysis_tables import diagnostics_table, stability_table
+
+    para = _para
+    story = [PageBreak(), para(_("Appendix: stability of the result and rater profiles"), title_style)]
+    story.append(
+        para(
+            _(
+                "None of this changes the ranking. Ballots are excluded only by the invalid-ballot rule or by a "
+                "void with a reason."
+            ),
+            text_style,
+        )
+    )
+    for header, rows in (stability_table(snapshot), diagnostics_table(snapshot)):
+        data = [[para(str(h), text_style) for h in header]] + [
+            [para("" if v is None else str(v), text_style) for v in row] for row in rows
+        ]
+        table = Table(data, repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ]
+            )
+        )
+        story += [table, para(" ", text_style)]
+    return story

@@ -103,6 +103,9 @@ class ResultSnapshot(models.Model):
     revision = models.JSONField(_("changes seen"), null=True, blank=True)
     # The audit chain's last entry when the computation started, and when it was published: {"seq", "hash"}.
     audit_head = models.JSONField(_("audit chain head"), null=True, blank=True)
+    # SCORING.md 11, 13 and 14, computed with the rows (reports.services.snapshot_analysis): invalid ballots
+    # per role and their marks, each rank's stability, the rater diagnostics under random aliases.
+    analysis = models.JSONField(_("stability and diagnostics"), null=True, blank=True)
     published_audit_head = models.JSONField(_("audit chain head at publication"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     published_by = models.ForeignKey(

@@ -123,6 +123,31 @@ def role_tallies_python(meeting: Meeting) -> dict[tuple[str, str], RoleTally]:
     return {(departments[p], roles[r]): role_tally(values, trims[r]) for (p, r), values in totals.items()}
 
 
+def counting_ballot_seats(meeting: Meeting) -> list[tuple[str, str, str, Decimal, object]]:
+    """(receipt, department code, role code, total, seat) of every submitted ballot of the meeting.
+
+    The seat is the rater's id where the pseudonym key finds one (phone and paper ballots), else the
+    ballot's own receipt (a survey answer). The grouping is derived here, with the key, for the worker's
+    computation only (SCORING.md 11 and 14); no table stores it (docs/architecture.md)."""
+    from meetings.models import Rater
+    from voting.selectors import rater_pseudonyms
+
+    presentations = list(Presentation.objects.filter(meeting=meeting).values_list("pk", flat=True))
+    seat_of: dict[str, int] = {}
+    for rater in Rater.objects.filter(meeting=meeting).only("pk", "meeting_id"):
+        for pseudonym in rater_pseudonyms(rater, presentations):
+            seat_of[pseudonym] = rater.pk
+    departments, roles = _codes(meeting)
+    return [
+        (receipt, departments[presentation_id], roles[role_id], total, seat_of.get(pseudonym, ("answer", receipt)))
+        for receipt, presentation_id, role_id, total, pseudonym in Ballot.objects.filter(
+            presentation__meeting=meeting, state=Ballot.State.SUBMITTED
+        )
+        .values_list("receipt", "presentation_id", "role_id", "total", "pseudonym")
+        .iterator(chunk_size=20000)
+    ]
+
+
 def role_tallies(meeting: Meeting) -> dict[tuple[str, str], RoleTally]:
     if connection.vendor == "postgresql":
         return role_tallies_sql(meeting)

@@ -21,8 +21,9 @@ from meetings.selectors import audit_head, meeting_revision, revision_behind
 from meetings.services import audit_record, meeting_changed
 
 from . import selectors
+from .analysis import analyse
 from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
-from .scoring import results_from_config, snapshot_digest
+from .scoring import snapshot_digest
 
 ProgressCallback = Callable[[int], None]
 
@@ -33,7 +34,7 @@ def _config(meeting: Meeting) -> dict:
     def dec(value: Decimal | None) -> str | None:
         return None if value is None else str(value)
 
-    return {
+    config = {
         "meeting": meeting.pk,
         "full_mark": dec(rules.full_mark),
         "rank_within_category": rules.rank_within_category,
@@ -64,6 +65,10 @@ def _config(meeting: Meeting) -> dict:
         "adjustments": {dept: dec(total) for dept, total in sorted(selectors.adjustment_totals(meeting).items())},
         "vetoes": sorted(selectors.vetoed_departments(meeting)),
     }
+    if meeting.invalid_uniform:
+        # Only when set, so that the configuration (and the digest) of every other meeting is as before.
+        config["invalid_ballots"] = {"uniform": True, "uniform_min": meeting.invalid_uniform_min}
+    return config
 
 
 def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = None) -> ResultSnapshot:
@@ -82,13 +87,14 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     computed_at = timezone.now()
     config = _config(meeting)
     report(10)
-    tallies = selectors.role_tallies(meeting)
-    report(40)
-    rows = results_from_config(config, tallies)
-    row_dicts = [row.as_dict() for row in rows]
-    report(55)
-    ballots_sha256, counted = selectors.counting_ballots_digest(meeting)
-    report(80)
+    # Every submitted ballot with its seat (derived with the pseudonym key, kept in memory only):
+    # the invalid rule, the stability and the diagnostics need them (SCORING.md 11, 13, 14).
+    facts = selectors.counting_ballot_seats(meeting)
+    ballots_sha256, _submitted = selectors.counting_ballots_digest(meeting)
+    report(30)
+    analysed = analyse(config, facts, ballots_sha256=ballots_sha256, progress=report)
+    row_dicts = [row.as_dict() for row in analysed.rows]
+    counted = analysed.counted
     digest = snapshot_digest(ballots_sha256=ballots_sha256, config=config, rows=row_dicts)
     snapshot = ResultSnapshot.objects.create(
         meeting=meeting,
@@ -100,6 +106,7 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
         ballots_counted=counted,
         revision=revision,
         audit_head=head,
+        analysis=analysed.analysis,
     )
     _snapshot_store_inputs(snapshot=snapshot, ballots_sha256=ballots_sha256)
     report(100)

@@ -31,6 +31,13 @@ from voting.selectors import meeting_progress
 from voting.services import ballot_void, voting_set
 
 from . import selectors, services
+from .analysis_tables import (
+    DIAGNOSTIC_EXPLANATIONS,
+    EXPLANATIONS,
+    diagnostics_view,
+    stability_chart,
+    stability_rows,
+)
 from .exports import flag_words
 from .models import Adjustment, AggregationRun, ResultSnapshot, Veto
 
@@ -175,6 +182,11 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
             roles=snapshot.config["roles"],
             stale=services.snapshot_stale_reasons(snapshot),
             chart=chart_rows(snapshot),
+            stability=stability_rows(snapshot),
+            stability_chart=stability_chart(snapshot),
+            diagnostics=diagnostics_view(snapshot),
+            explanations=EXPLANATIONS,
+            diagnostic_explanations=DIAGNOSTIC_EXPLANATIONS,
             rows=[
                 {
                     **row,

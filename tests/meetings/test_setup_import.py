@@ -158,6 +158,33 @@ VIOLATIONS = [
     ("NaN full mark", [(("meeting", "full_mark"), "NaN")], "meeting.full_mark"),
     ("too many decimals", [(("roles", 0, "weight"), "0.1234567")], "roles[0].weight"),
     ("boolean as number", [(("roles", 0, "trim"), True)], "roles[0].trim"),
+    # SCORING.md 11
+    (
+        "invalid rule with an unknown key",
+        [(("meeting", "invalid_ballots"), {"uniform": True, "same": True})],
+        "meeting.invalid_ballots.same",
+    ),
+    (
+        "invalid rule under 2 ballots",
+        [(("meeting", "invalid_ballots"), {"uniform": True, "uniform_min": 1})],
+        "meeting.invalid_ballots.uniform_min",
+    ),
+    (
+        "invalid rule minimum not an integer",
+        [(("meeting", "invalid_ballots"), {"uniform": True, "uniform_min": 5.5})],
+        "meeting.invalid_ballots.uniform_min",
+    ),
+    (
+        "invalid rule minimum as text",
+        [(("meeting", "invalid_ballots"), {"uniform": True, "uniform_min": "5"})],
+        "meeting.invalid_ballots.uniform_min",
+    ),
+    (
+        "invalid rule uniform not a boolean",
+        [(("meeting", "invalid_ballots"), {"uniform": "yes"})],
+        "meeting.invalid_ballots.uniform",
+    ),
+    ("invalid rule not an object", [(("meeting", "invalid_ballots"), [5])], "meeting.invalid_ballots"),
 ]
 
 

@@ -219,7 +219,10 @@ def test_results_api_returns_latest_snapshot_in_api_shape(organizer_client, vote
     body = organizer_client.get(f"/api/v1/meetings/{voted_meeting.pk}/results").json()
 
     assert (body["snapshot"], body["digest"], body["published"]) == (snapshot.pk, snapshot.digest, False)
-    assert body["rows"] == snapshot.rows
+    # The snapshot's rows, each with its stability beside it (SCORING.md 13; API.md turn 2).
+    assert [{k: v for k, v in row.items() if k != "stability"} for row in body["rows"]] == snapshot.rows
+    assert [row["stability"] is not None for row in body["rows"]] == [row["rank"] is not None for row in snapshot.rows]
+    assert set(body["invalid"]) == {"leadership", "public"}
     assert body["rows"][0]["final"].count(".") == 1 and len(body["rows"][0]["final"].split(".")[1]) == 4
 
 
