@@ -93,7 +93,9 @@ def test_results_and_diagnostics_api_for_organizers_only(analysed, api_client):
     body = diagnostics.json()
     assert diagnostics.status_code == 200 and body["snapshot"] == snapshot.pk
     assert set(body["roles"]) == {"leadership", "public"}
-    assert all(set(p) == {"alias", "role", "ballots", "leniency", "spread", "extreme_share", "flags"} for p in body["raters"])
+    assert all(
+        set(p) == {"alias", "role", "ballots", "leniency", "spread", "extreme_share", "flags"} for p in body["raters"]
+    )
     text = diagnostics.content.decode()
     for pseudonym in Ballot.objects.values_list("pseudonym", flat=True):
         assert pseudonym not in text
