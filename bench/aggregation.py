@@ -5,7 +5,9 @@ criteria) in a scratch PostgreSQL database, then times, alternately:
   baseline  one hand-written SQL query computing every role score (trimmed
             mean of ballot totals) from the score rows;
   ours      the aggregation as the Celery task runs it: tallies, ranking,
-            ballot digest and the stored snapshot.
+            ballot digest, stability, rater diagnostics and the stored snapshot;
+  plain     the same without stability and diagnostics (SCORING.md 13, 14),
+and the whole task once more in a fresh process for the worker's peak memory.
 Run: make bench-aggregation   (writes bench/results/aggregation.json)
 """
 
@@ -81,23 +83,38 @@ def document(departments: int, raters: int) -> dict:
 
 
 def fill_ballots(meeting_id: int) -> int:
-    """Every seat scores every presentation; values drawn in SQL for speed."""
+    """Every seat scores every presentation; values drawn in SQL for speed. Pseudonyms are the real
+    ones (per seat and presentation, keyed), so that the worker finds each seat's ballots as it does in
+    a meeting; ids are random like the service's."""
+    from meetings.models import Presentation, Rater
+    from voting.selectors import rater_pseudonym
+
+    presentations = list(Presentation.objects.filter(meeting_id=meeting_id).values_list("pk", flat=True))
+    # Read before the COPY: the connection serves nothing else while it is copying.
+    raters = list(Rater.objects.filter(meeting_id=meeting_id).only("pk", "meeting_id"))
     with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE seat_pseudonym (presentation_id bigint, rater_id bigint, pseudonym text)")
+        with cursor.copy("COPY seat_pseudonym (presentation_id, rater_id, pseudonym) FROM STDIN") as copy:
+            for rater in raters:
+                for presentation_id in presentations:
+                    copy.write_row((presentation_id, rater.pk, rater_pseudonym(rater, presentation_id)))
         cursor.execute(
             """
-            INSERT INTO voting_ballot (presentation_id, role_id, pseudonym, receipt, state, source, total,
+            INSERT INTO voting_ballot (id, presentation_id, role_id, pseudonym, receipt, state, source, total,
                                        created_at, updated_at, void_reason, line_sha256)
-            SELECT p.id, r.role_id, md5(p.id || ':' || r.id), upper(substr(md5(r.id || ':' || p.id || 'x'), 1, 16)),
-                   'submitted', 'phone', 0, now(), now(), '', ''
+            SELECT floor(random() * 4e18)::bigint + 1, p.id, r.role_id, s.pseudonym,
+                   upper(substr(md5(r.id || ':' || p.id || 'x'), 1, 16)), 'submitted', 'phone', 0, now(), now(), '', ''
             FROM meetings_presentation p JOIN meetings_rater r ON r.meeting_id = p.meeting_id
+            JOIN seat_pseudonym s ON s.presentation_id = p.id AND s.rater_id = r.id
             WHERE p.meeting_id = %s
             """,
             [meeting_id],
         )
+        cursor.execute("DROP TABLE seat_pseudonym")
         cursor.execute(
             """
-            INSERT INTO voting_ballotvalue (ballot_id, criterion_id, grade_id, points)
-            SELECT b.id, c.id, NULL, floor(random() * 41) * 0.5
+            INSERT INTO voting_ballotvalue (id, ballot_id, criterion_id, grade_id, points)
+            SELECT floor(random() * 4e18)::bigint + 1, b.id, c.id, NULL, floor(random() * 41) * 0.5
             FROM voting_ballot b
             JOIN meetings_presentation p ON p.id = b.presentation_id
             JOIN appraisal_criterion c ON c.role_id = b.role_id
@@ -151,6 +168,37 @@ def time_ours(meeting) -> float:
     return time.perf_counter() - started
 
 
+def time_plain(meeting) -> float:
+    """The aggregation without SCORING.md 13 and 14 (no stability, no diagnostics), in the same transaction
+    shape: the comparison point for what they cost."""
+    from django.db import transaction
+
+    from reports.services import snapshot_compute
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        snapshot_compute(meeting=meeting, analysis=False)
+    return time.perf_counter() - started
+
+
+def worker_peak(meeting_id: int) -> dict:
+    """The whole task in a fresh process, as a worker runs it: its time and its peak memory (max RSS)."""
+    import subprocess
+
+    code = (
+        "import json, resource, time, django; django.setup();"
+        "from reports.models import AggregationRun; from reports.services import aggregation_execute;"
+        f"run = AggregationRun.objects.create(meeting_id={meeting_id}); t = time.perf_counter();"
+        "aggregation_execute(run_id=run.pk);"
+        "print(json.dumps({'seconds': round(time.perf_counter() - t, 3),"
+        " 'max_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=os.environ.copy()
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     results = []
@@ -160,18 +208,22 @@ def main() -> None:
         if rows <= 10**5:  # the SQL-made lines must be the ones the service would make
             lines = selectors.ballot_lines_from_values(meeting)
             assert selectors.counting_ballots_digest(meeting) == (ballots_digest(map(line_digest, lines)), len(lines))
-        time_baseline(meeting.pk), time_ours(meeting)  # warm caches once
-        baseline, ours = [], []
+        time_baseline(meeting.pk), time_ours(meeting), time_plain(meeting)  # warm caches once
+        baseline, ours, plain = [], [], []
         for _ in range(REPEATS):
             baseline.append(time_baseline(meeting.pk))
             ours.append(time_ours(meeting))
+            plain.append(time_plain(meeting))
         result = {
             "score_rows": rows,
             "ballots": departments * (raters // ROLES) * ROLES,
             "baseline_s": round(statistics.median(baseline), 4),
             "ours_s": round(statistics.median(ours), 4),
+            "plain_s": round(statistics.median(plain), 4),
+            "worker": worker_peak(meeting.pk),
         }
         result["ratio"] = round(result["ours_s"] / result["baseline_s"], 2)
+        result["analysis_ratio"] = round(result["ours_s"] / result["plain_s"], 2)
         results.append(result)
         print(json.dumps(result), flush=True)
     out = ROOT / "bench" / "results"

@@ -24,6 +24,45 @@ def aggregation_section() -> list[str]:
         lines.append(
             f"| {r['score_rows']:,} | {r['ballots']:,} | {r['baseline_s']:.4f} | {r['ours_s']:.4f} | {r['ratio']:.2f} | {target} |"
         )
+    if all("plain_s" in r for r in data["results"]):
+        lines += [
+            "",
+            'Stability and rater diagnostics (SCORING.md 13, 14; issue 14): the same task without them ("plain":',
+            "tallies from the database, no stability, no diagnostics) next to the whole task, in the same run, and",
+            "the whole task once more in a fresh process, as a worker runs it, with its peak memory (max RSS).",
+            "",
+            "| score rows | plain (s) | whole task (s) | ratio | target ≤ 3 at 10^6 | worker (s) | worker peak memory (MB) | target < 1,024 |",
+            "|---:|---:|---:|---:|---|---:|---:|---|",
+        ]
+        for r in data["results"]:
+            big = r["score_rows"] >= 10**6
+            ratio_target = ("met" if r["analysis_ratio"] <= 3 else "**not met**") if big else "-"
+            memory_target = ("met" if r["worker"]["max_rss_mb"] < 1024 else "**not met**") if big else "-"
+            lines.append(
+                f"| {r['score_rows']:,} | {r['plain_s']:.4f} | {r['ours_s']:.4f} | {r['analysis_ratio']:.2f} | "
+                f"{ratio_target} | {r['worker']['seconds']:.3f} | {r['worker']['max_rss_mb']:.1f} | {memory_target} |"
+            )
+        lines += [
+            "",
+            "What the analysis adds: every submitted ballot is read with its seat (the pseudonym key derives",
+            "each seat's pseudonyms in memory), tallied in Python under the invalid rule, ranked again under",
+            "three trims and 2R weights, tested for fragility (only the lowest and highest total of each",
+            "(department, role) when that already changes nothing: a trimmed mean only falls as the removed",
+            "total rises), resampled 1,000 times (as multinomial counts over the distinct totals, in numpy) and",
+            "profiled per seat. The 10^5-row meeting is about the sample district's size (73 departments, 200 seats).",
+            "",
+            "Target ≤ 3x at 10^6 rows: **not met**. A profile of the 10^6-row task (cProfile, same machine) puts",
+            "about 3.5 s in the bootstrap itself (1,000 resamples of 200,000 ballots are 200 million draws; as",
+            "multinomial counts over each group's distinct totals they are 80 million binomial draws in numpy),",
+            "2.5 s in reading the ballots with their seats (1.4 s of it deriving 200,000 pseudonyms; the keyed",
+            "HMAC state is now built once and copied, not yet measured here), 2.2 s in fragility and about 1 s in",
+            "the diagnostics (Kendall's W in exact fractions). Fragility was 50 s at 10^5 rows before it stopped",
+            "recomputing the ranking per ballot; it is checked against removing every ballot one by one in",
+            "`tests/reports/test_stability.py`. Next levers: the bootstrap per role on the second core, the",
+            "ballots and seats read with one raw cursor. Memory stays far under the 1 GB target.",
+            'The first table\'s "our whole task" now includes all of this, so its ratio to the SQL baseline',
+            'no longer meets the earlier 1.5 target; "plain" is the task as it was.',
+        ]
     lines += [
         "",
         "The baseline is one hand-written SQL query that computes every role score (the trimmed mean of",

@@ -47,7 +47,9 @@ def analyse(
     ballots_sha256: str,
     progress: Callable[[int], None] | None = None,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    full: bool = True,
 ) -> Analysed:
+    """The rows under the invalid rule; with ``full`` also the stability and the diagnostics."""
     report = progress or (lambda _p: None)
     roles = roles_from_config(config)
     trims = {role.code: role.trim for role in roles}
@@ -80,6 +82,9 @@ def analyse(
         "invalid_ballots": {receipt: invalid_aliases[seat] for seat in invalid for receipt, *_rest in seats[seat]},
         "bootstrap": {"resamples": resamples},
     }
+    counted = sum(len(ballots) for seat, ballots in seats.items() if seat not in invalid)
+    if not full:
+        return Analysed(rows=rows, analysis=analysis, counted=counted)
     seed = bootstrap_seed(ballots_sha256=ballots_sha256, config=config)
     analysis["stability"] = stability(config, totals, rows, seed=seed, resamples=resamples)
     report(80)
@@ -115,5 +120,4 @@ def analyse(
         if aliases[seat] in profiled
     }
     report(90)
-    counted = sum(len(ballots) for seat, ballots in seats.items() if seat not in invalid)
     return Analysed(rows=rows, analysis=analysis, counted=counted)

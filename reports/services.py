@@ -23,7 +23,7 @@ from meetings.services import audit_record, meeting_changed
 from . import selectors
 from .analysis import analyse
 from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
-from .scoring import snapshot_digest
+from .scoring import results_from_config, snapshot_digest
 
 ProgressCallback = Callable[[int], None]
 
@@ -71,10 +71,15 @@ def _config(meeting: Meeting) -> dict:
     return config
 
 
-def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = None) -> ResultSnapshot:
+def snapshot_compute(
+    *, meeting: Meeting, progress: ProgressCallback | None = None, analysis: bool = True
+) -> ResultSnapshot:
     """Recompute the meeting's result from its ballots, from scratch, and store it as a new snapshot.
 
-    The same ballots and configuration always give the same rows and digest.
+    The same ballots and configuration always give the same rows and digest. With ``analysis`` (the
+    aggregation task always) the stability and the rater diagnostics are computed too; without, and
+    without an invalid-ballot rule, the tallies come straight from the database (the benchmark's
+    comparison point).
     """
     report = progress or (lambda _p: None)
     # Read the meeting afresh: an instance still holding what a caller assigned (Decimal("100")
@@ -89,12 +94,16 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
     report(10)
     # Every submitted ballot with its seat (derived with the pseudonym key, kept in memory only):
     # the invalid rule, the stability and the diagnostics need them (SCORING.md 11, 13, 14).
-    facts = selectors.counting_ballot_seats(meeting)
-    ballots_sha256, _submitted = selectors.counting_ballots_digest(meeting)
+    ballots_sha256, submitted = selectors.counting_ballots_digest(meeting)
     report(30)
-    analysed = analyse(config, facts, ballots_sha256=ballots_sha256, progress=report)
-    row_dicts = [row.as_dict() for row in analysed.rows]
-    counted = analysed.counted
+    figures = None
+    if analysis or config.get("invalid_ballots"):
+        facts = selectors.counting_ballot_seats(meeting)
+        analysed = analyse(config, facts, ballots_sha256=ballots_sha256, progress=report, full=analysis)
+        rows, counted, figures = analysed.rows, analysed.counted, analysed.analysis
+    else:
+        rows, counted = results_from_config(config, selectors.role_tallies(meeting)), submitted
+    row_dicts = [row.as_dict() for row in rows]
     digest = snapshot_digest(ballots_sha256=ballots_sha256, config=config, rows=row_dicts)
     snapshot = ResultSnapshot.objects.create(
         meeting=meeting,
@@ -106,7 +115,7 @@ def snapshot_compute(*, meeting: Meeting, progress: ProgressCallback | None = No
         ballots_counted=counted,
         revision=revision,
         audit_head=head,
-        analysis=analysed.analysis,
+        analysis=figures,
     )
     _snapshot_store_inputs(snapshot=snapshot, ballots_sha256=ballots_sha256)
     report(100)

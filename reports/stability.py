@@ -13,15 +13,20 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
+from types import SimpleNamespace
 
 from appraisal.rules import rank_count
 
 from .scoring import (
     ResultRow,
     Role,
+    RoleTally,
     _sort_key,
     canonical_json,
+    final_score,
     fmt4,
+    meeting_score,
     results_from_config,
     roles_from_config,
     rules_from_config,
@@ -101,6 +106,31 @@ def _flags(rows: Sequence[ResultRow]) -> dict[str, tuple[bool, bool]]:
     return {row.department: (row.reward, row.admonition) for row in rows}
 
 
+def tally_without(
+    ordered: Sequence[Decimal], prefix: Sequence[Decimal], removed: Decimal, trim: int
+) -> RoleTally | None:
+    """Section 3's tally of sorted totals with one `removed` taken out, in constant time from their prefix
+    sums (prefix[k] = sum of the k lowest). Any instance of an equal total leaves the same multiset."""
+    n = len(ordered)
+    m = n - 1
+    if m == 0:
+        return None
+    i = bisect_left(ordered, removed)
+
+    def span(a: int, b: int) -> Decimal:
+        return prefix[b] - prefix[a] if b > a else Decimal(0)
+
+    if m <= 2 * trim:
+        return RoleTally(ballots=m, kept=m, kept_sum=prefix[n] - removed)
+    if i < trim:
+        kept = span(trim + 1, n - trim)
+    elif i > m - trim - 1:
+        kept = span(trim, n - 1 - trim)
+    else:
+        kept = span(trim, n - trim) - removed
+    return RoleTally(ballots=m, kept=m - 2 * trim, kept_sum=kept)
+
+
 def fragile(config: Mapping, totals: Totals, official: Sequence[ResultRow]) -> dict[str, bool]:
     """Whether removing one single counting ballot, any one, would change the department's reward or
     admonition flag (sections 3 to 7 recomputed).
@@ -123,7 +153,6 @@ def fragile(config: Mapping, totals: Totals, official: Sequence[ResultRow]) -> d
             scope_keys.setdefault(row.scope, []).append(_sort_key(row, rules.tie_break_roles))
     for keys in scope_keys.values():
         keys.sort()
-    single_config = dict(config)
     out = dict.fromkeys(by_department, False)
 
     def thresholds(final: Decimal | None) -> tuple:
@@ -152,42 +181,136 @@ def fragile(config: Mapping, totals: Totals, official: Sequence[ResultRow]) -> d
             and thresholds(new_row.final) == thresholds(row.final)
         )
 
+    k_reward: dict = {}
+    k_admonition: dict = {}
+    scope_rows: dict = {}
+    for scope, rows_of_scope in _scopes(official).items():
+        n = len(rows_of_scope)
+        k_reward[scope] = rank_count(count=rules.reward_top, percent=rules.reward_top_percent, n=n)
+        k_admonition[scope] = rank_count(count=rules.admonition_bottom, percent=rules.admonition_bottom_percent, n=n)
+        ordered = sorted(rows_of_scope, key=lambda r: _sort_key(r, rules.tie_break_roles))
+        scope_rows[scope] = ordered
+
+    def flag_pair(scope, rank: int, bottom: int, final: Decimal, veto: bool) -> tuple[bool, bool]:
+        """Section 7 for one department, from its rank and bottom rank (the scope's size unchanged)."""
+        reward = rank <= k_reward[scope] and thresholds(final)[0] and not veto
+        admonition = bottom <= k_admonition[scope] or thresholds(final)[1] or veto
+        return (False, False) if reward and admonition else (reward, admonition)
+
+    def changed_flags(row: ResultRow, new_row: ResultRow) -> list[str] | None:
+        """The departments whose flags change when only `row`'s department moves to `new_row`, from the
+        ranks alone: it, and those whose keys lie between its old and new key. None when it enters or
+        leaves the ranking (the scope's size changes): then everything is recomputed."""
+        if new_row.final is None or row.final is None:
+            return None
+        keys = scope_keys[row.scope]
+        old_key = _sort_key(row, rules.tie_break_roles)
+        new_key = _sort_key(new_row, rules.tie_break_roles)
+        out = []
+        greater = len(keys) - bisect_right(keys, new_key) - (1 if old_key > new_key else 0)
+        less = bisect_left(keys, new_key) - (1 if old_key < new_key else 0)
+        if flag_pair(row.scope, 1 + greater, 1 + less, new_row.final, row.veto) != official_flags[row.department]:
+            out.append(row.department)
+        low, high = min(old_key, new_key), max(old_key, new_key)
+        ordered = scope_rows[row.scope]
+        for other in ordered[bisect_left(keys, low) : bisect_right(keys, high)]:
+            if other.department == row.department:
+                continue
+            key = _sort_key(other, rules.tie_break_roles)
+            rank = other.rank - (1 if old_key > key else 0) + (1 if new_key > key else 0)
+            bottom = other.bottom_rank - (1 if old_key < key else 0) + (1 if new_key < key else 0)
+            if flag_pair(other.scope, rank, bottom, other.final, other.veto) != official_flags[other.department]:
+                out.append(other.department)
+        return out
+
+    def row_after(row: ResultRow, role: str, tally: RoleTally | None):
+        """The department's F and tie-break scores with one role's tally replaced: sections 4 and 5 for this
+        one department, exactly as compute_results computes them."""
+        scores = {code: None if s["score"] is None else Decimal(s["score"]) for code, s in row.role_scores.items()}
+        scores[role] = None if tally is None else tally.score
+        meeting = meeting_score(scores, roles)
+        final = None
+        if meeting is not None and all(row.components.get(code) is not None for code, _w in rules.components):
+            final = final_score(
+                meeting=meeting,
+                meeting_weight=rules.meeting_weight,
+                components=[(w, row.components[code]) for code, w in rules.components],
+                adjustments=row.adjustments,
+            )
+        return SimpleNamespace(final=final, role_scores={code: {"score": fmt4(v)} for code, v in scores.items()})
+
     for (department, role), values in sorted(totals.items()):
         row = by_department.get(department)
         if row is None or not values:
             continue
-        single_config["departments"] = [d for d in config["departments"] if d["code"] == department]
         old_key = _sort_key(row, rules.tie_break_roles) if row.final is not None else None
+        ordered = sorted(values)
+        prefix = [Decimal(0), *accumulate(ordered)]
+        trim = trims[role]
 
-        def without(removed, department=department, role=role, values=values):
-            rest = list(values)
-            rest.remove(removed)
-            changed = dict(tallies)
-            if rest:
-                changed[(department, role)] = tallies_from_totals({(department, role): rest}, trims)[(department, role)]
-            else:
-                changed.pop((department, role), None)
-            return changed
+        def after(removed, row=row, role=role, ordered=ordered, prefix=prefix, trim=trim):
+            return row_after(row, role, tally_without(ordered, prefix, removed, trim))
 
         distinct = sorted(set(values))
         # A trimmed mean only falls as the removed total rises, and so do F and the sort key: if removing
         # the lowest and the highest total changes nothing, no removal in between does.
-        if all(
-            unchanged(row, results_from_config(single_config, without(v))[0], old_key)
-            for v in (distinct[0], distinct[-1])
-        ):
+        if all(unchanged(row, after(v), old_key) for v in (distinct[0], distinct[-1])):
             continue
         for removed in distinct:
-            changed = without(removed)
-            if unchanged(row, results_from_config(single_config, changed)[0], old_key):
+            new_row = after(removed)
+            if unchanged(row, new_row, old_key):
                 continue
-            for other, flags in _flags(results_from_config(config, changed)).items():
-                if flags != official_flags.get(other):
-                    out[other] = True
+            moved = changed_flags(row, new_row)
+            if moved is None:  # the department enters or leaves the ranking: recompute everything
+                rest = list(values)
+                rest.remove(removed)
+                changed = dict(tallies)
+                if rest:
+                    changed[(department, role)] = tallies_from_totals({(department, role): rest}, trims)[
+                        (department, role)
+                    ]
+                else:
+                    changed.pop((department, role), None)
+                recomputed = _flags(results_from_config(config, changed))
+                moved = [other for other, flags in recomputed.items() if flags != official_flags.get(other)]
+            for other in moved:
+                out[other] = True
     return out
 
 
 # --- the bootstrap ---------------------------------------------------------------------------
+
+
+def _competition_ranks(keys):
+    """Per resample (row), every department's competition rank (1 + how many sort strictly before it)
+    and bottom rank (1 + how many strictly after), by the lexicographic keys (F, then tie-break scores).
+    One sort of all resamples at once: O(R n log(R n)), not the R n^2 of comparing every pair."""
+    import numpy as np
+
+    resamples, n = keys[0].shape
+    flat = [k.ravel() for k in keys]
+    row = np.repeat(np.arange(resamples), n)
+    # np.lexsort sorts by its last key first: the resample, then F, then the tie-break scores.
+    order = np.lexsort([*reversed(flat), row])
+    same = np.ones(resamples * n, dtype=bool)
+    same[0] = False
+    for k in flat:
+        ordered = k[order]
+        same[1:] &= ordered[1:] == ordered[:-1]
+    same[1:] &= row[order][1:] == row[order][:-1]
+    position = np.arange(resamples * n) % n  # ascending position within the resample
+    # Tied keys share the position of their group's first (for "below") and last (for "above") member.
+    start = np.maximum.accumulate(np.where(same, -1, np.arange(resamples * n)))
+    first = position[start]
+    end_index = np.arange(resamples * n)[::-1]
+    same_next = np.append(same[1:], False)
+    last_index = np.minimum.accumulate(np.where(same_next[::-1], resamples * n, end_index))[::-1]
+    last = position[last_index]
+    less = np.empty(resamples * n, dtype=np.int64)
+    greater = np.empty(resamples * n, dtype=np.int64)
+    less[order] = first
+    greater[order] = n - 1 - last
+    return 1 + greater.reshape(resamples, n), 1 + less.reshape(resamples, n)
 
 
 def bootstrap_seed(*, ballots_sha256: str, config: Mapping) -> int:
@@ -220,15 +343,23 @@ def bootstrap(
     scores: dict[tuple[str, str], np.ndarray] = {}
     trims = {role.code: role.trim for role in roles}
     for key in sorted(totals):
-        values = np.array([float(v) for v in totals[key]])
-        n = len(values)
+        n = len(totals[key])
         if n == 0:
             continue
-        drawn = np.sort(values[rng.integers(0, n, size=(resamples, n))], axis=1)
+        # Drawing n totals with replacement is drawing how many times each distinct total comes up
+        # (a multinomial): the trimmed mean then follows from the counts, without sorting n draws.
+        distinct, counts = np.unique(np.array([float(v) for v in totals[key]]), return_counts=True)
+        drawn = rng.multinomial(n, counts / n, size=resamples)  # (resamples, distinct totals)
+        total = drawn @ distinct
         trim = trims[key[1]]
-        if n > 2 * trim and trim:
-            drawn = drawn[:, trim : n - trim]
-        scores[key] = drawn.mean(axis=1)
+        if trim and n > 2 * trim:
+            below = np.cumsum(drawn, axis=1)
+            lowest = np.minimum(below, trim) - np.minimum(below - drawn, trim)
+            above = np.cumsum(drawn[:, ::-1], axis=1)
+            highest = (np.minimum(above, trim) - np.minimum(above - drawn[:, ::-1], trim))[:, ::-1]
+            scores[key] = (total - lowest @ distinct - highest @ distinct) / (n - 2 * trim)
+        else:
+            scores[key] = total / n
 
     components = {
         dept: {code: float(v) for code, v in values.items()} for dept, values in config["component_scores"].items()
@@ -261,16 +392,7 @@ def bootstrap(
             )
             for tb in rules.tie_break_roles
         ]
-        # better[s, i, j]: in resample s, department j sorts strictly before department i.
-        better = np.zeros((resamples, n, n), dtype=bool)
-        equal = np.ones((resamples, n, n), dtype=bool)
-        for key in keys:
-            a, b = key[:, :, None], key[:, None, :]
-            better |= equal & (b > a)
-            equal &= b == a
-        worse = ~better & ~equal
-        rank = 1 + better.sum(axis=2)
-        bottom_rank = 1 + worse.sum(axis=2)
+        rank, bottom_rank = _competition_ranks(keys)
         k_r = rank_count(count=rules.reward_top, percent=rules.reward_top_percent, n=n)
         k_a = rank_count(count=rules.admonition_bottom, percent=rules.admonition_bottom_percent, n=n)
         veto = np.array([code in vetoed for code in codes])[None, :]

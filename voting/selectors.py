@@ -25,8 +25,19 @@ from .models import Ballot, BallotValue
 logger = logging.getLogger(__name__)
 
 
+_keyed: tuple[str, object] | None = None
+
+
 def _hmac(message: str) -> str:
-    return hmac.new(settings.BALLOT_PSEUDONYM_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 under BALLOT_PSEUDONYM_KEY. The keyed state is built once per process and copied per
+    message: the worker derives hundreds of thousands of pseudonyms per aggregation."""
+    global _keyed
+    key = settings.BALLOT_PSEUDONYM_KEY
+    if _keyed is None or _keyed[0] != key:  # a test may change the setting
+        _keyed = (key, hmac.new(key.encode(), digestmod=hashlib.sha256))
+    mac = _keyed[1].copy()
+    mac.update(message.encode())
+    return mac.hexdigest()
 
 
 def seat_pseudonym(*, meeting_id: int, seat_key: str, presentation_id: int) -> str:
