@@ -26,6 +26,7 @@ api_v1 = [
     ),
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
+    path("meetings/<id:meeting_id>/previous", reports_api.MeetingPreviousApi.as_view(), name="meeting-previous"),
     path("meetings/<id:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
     path(
         "meetings/<id:meeting_id>/components/<code:code>",

@@ -41,6 +41,33 @@ class Meeting(models.Model):
         _("excellent quota: maximum percent"), null=True, blank=True, **SCORE_DIGITS
     )
     meeting_weight = models.DecimalField(_("meeting weight"), default=Decimal("1"), **WEIGHT_DIGITS)
+    # SCORING.md 10: {"formula": "base_times_coefficients", "base", "coefficients"}; empty for the weighted sum.
+    final = models.JSONField(
+        _("final score formula"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: the weighted sum. Otherwise a base times coefficients (综合考核), as in the setup document."
+        ),
+    )
+    # SCORING.md 12: the same appraisal one cycle earlier, and when a repeated flag is worth a mark.
+    previous = models.ForeignKey(
+        "self",
+        verbose_name=_("previous meeting"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_meetings",
+        help_text=_("The same appraisal one cycle earlier: ranks move and streaks count against it."),
+    )
+    streak_rule = models.JSONField(
+        _("repeat flags"),
+        null=True,
+        blank=True,
+        help_text=_(
+            '{"repeat_admonition": 2, "repeat_reward": 2}: flag a department at the line that many years in a row.'
+        ),
+    )
     # SCORING.md 11: a seat whose ballots all carry the same total, at least `invalid_uniform_min` of them.
     invalid_uniform = models.BooleanField(
         _("invalid ballots: identical totals"),
@@ -118,7 +145,8 @@ class Component(models.Model):
     meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="components")
     code = models.CharField(_("code"), max_length=50)
     name = models.CharField(_("name"), max_length=100)
-    weight = models.DecimalField(_("weight"), **WEIGHT_DIGITS)
+    # Empty under the base_times_coefficients formula (SCORING.md 10): there a component is a base or a coefficient.
+    weight = models.DecimalField(_("weight"), null=True, blank=True, **WEIGHT_DIGITS)
     order = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
@@ -127,7 +155,9 @@ class Component(models.Model):
         ordering = ["meeting", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["meeting", "code"], name="component_unique_code"),
-            models.CheckConstraint(condition=Q(weight__gt=0) & Q(weight__lt=1), name="component_weight_range"),
+            models.CheckConstraint(
+                condition=Q(weight__isnull=True) | (Q(weight__gt=0) & Q(weight__lt=1)), name="component_weight_range"
+            ),
         ]
 
     def __str__(self) -> str:

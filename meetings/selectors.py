@@ -133,6 +133,14 @@ def setup_document_of(meeting: Meeting) -> dict:
         }
     if meeting.invalid_uniform:
         rules["invalid_ballots"] = {"uniform": True, "uniform_min": meeting.invalid_uniform_min}
+    if meeting.streak_rule:
+        rules["streak_rule"] = meeting.streak_rule
+    if meeting.previous_id:
+        previous = Meeting.objects.select_related("scheme__cycle").get(pk=meeting.previous_id)
+        rules["previous"] = {"cycle": previous.scheme.cycle.year, "title": previous.title}
+    if meeting.final:
+        rules["final"] = meeting.final
+        rules.pop("meeting_weight", None)  # the product formula carries no meeting weight
     roles = []
     for role in RaterRole.objects.filter(scheme=scheme).prefetch_related("criteria__grades").order_by("order", "code"):
         criteria = []
@@ -164,7 +172,8 @@ def setup_document_of(meeting: Meeting) -> dict:
         "roles": roles,
         "raters": [{"role": row["role__code"], "count": row["n"]} for row in seats],
         "components": [
-            {"code": c.code, "name": c.name, "weight": dec(c.weight)} for c in meeting.components.order_by("order")
+            {"code": c.code, "name": c.name, **({} if c.weight is None else {"weight": dec(c.weight)})}
+            for c in meeting.components.order_by("order")
         ],
     }
 

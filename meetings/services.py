@@ -13,12 +13,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from appraisal.models import Category, Criterion, Cycle, Department, Grade, RaterRole, Scheme
 
 from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation, Rater
-from .setup_document import SetupDocument, validate_setup_document
+from .setup_document import SetupDocument, SetupInvalid, validate_setup_document
 
 GENESIS_HASH = "0" * 64
 RATER_PATH_PREFIX = "/r/"
@@ -242,7 +243,54 @@ def meeting_import(*, document: dict, actor: AbstractBaseUser | None, ip: str | 
     the database; the creation itself runs in one transaction.
     """
     spec = validate_setup_document(document)
-    return _meeting_create(spec=spec, actor=actor, ip=ip)
+    previous = None
+    if spec.previous is not None:
+        year, title = spec.previous
+        found = list(Meeting.objects.filter(scheme__cycle__year=year, title=title, rehearsal_of__isnull=True)[:2])
+        if len(found) != 1:
+            raise SetupInvalid(
+                [
+                    {
+                        "path": "meeting.previous",
+                        "message": _("No single meeting of cycle %(year)s is titled “%(title)s”.")
+                        % {"year": year, "title": title},
+                    }
+                ]
+            )
+        previous = found[0]
+    return _meeting_create(spec=spec, actor=actor, ip=ip, previous=previous)
+
+
+@transaction.atomic
+def meeting_previous_set(
+    *, meeting: Meeting, previous: Meeting | None, actor: AbstractBaseUser | None, ip: str | None
+) -> Meeting:
+    """Name the previous meeting (SCORING.md 12), or none. Refused when it is the meeting itself or would
+    close a loop. Audited; the result becomes stale."""
+    from appraisal.exceptions import InvalidInput
+
+    if previous is not None:
+        seen = {meeting.pk}
+        walk: Meeting | None = previous
+        while walk is not None:
+            if walk.pk in seen:
+                raise InvalidInput(
+                    _("The previous meeting cannot be this meeting, nor lead back to it."),
+                    errors=[{"path": "meeting", "message": _("This would make a loop of previous meetings.")}],
+                )
+            seen.add(walk.pk)
+            walk = walk.previous
+    Meeting.objects.filter(pk=meeting.pk).update(previous=previous)
+    meeting.previous = previous
+    meeting_changed(meeting_id=meeting.pk, kind=MeetingChange.Kind.SETUP)
+    audit_record(
+        meeting=meeting,
+        actor=actor,
+        ip=ip,
+        action="meeting.previous_set",
+        details={"previous": previous.pk if previous else None, "title": previous.title if previous else None},
+    )
+    return meeting
 
 
 def raters_create(
@@ -294,7 +342,9 @@ def raters_create(
 
 
 @transaction.atomic
-def _meeting_create(*, spec: SetupDocument, actor: AbstractBaseUser | None, ip: str | None) -> ImportResult:
+def _meeting_create(
+    *, spec: SetupDocument, actor: AbstractBaseUser | None, ip: str | None, previous: Meeting | None = None
+) -> ImportResult:
     cycle, _created = Cycle.objects.get_or_create(year=spec.cycle_year, name=spec.cycle_name)
     scheme = Scheme.objects.create(cycle=cycle, name=spec.meeting["title"])
 
@@ -340,7 +390,7 @@ def _meeting_create(*, spec: SetupDocument, actor: AbstractBaseUser | None, ip: 
                 ]
             )
 
-    meeting = Meeting.objects.create(scheme=scheme, **spec.meeting)
+    meeting = Meeting.objects.create(scheme=scheme, previous=previous, **spec.meeting)
     Component.objects.bulk_create(
         [
             Component(meeting=meeting, code=code, name=name, weight=weight, order=i)
@@ -530,7 +580,7 @@ def _copy_rules(source: Meeting) -> dict:
         "mode", "full_mark", "rank_within_category", "tie_break_roles", "reward_top", "reward_top_percent",
         "reward_min_score", "admonition_bottom", "admonition_bottom_percent", "admonition_below",
         "excellent_quota_criterion", "excellent_quota_grade", "excellent_quota_max_percent", "meeting_weight",
-        "invalid_uniform", "invalid_uniform_min",
+        "invalid_uniform", "invalid_uniform_min", "final", "streak_rule",
     ]  # fmt: skip
     return {f: getattr(source, f) for f in fields}
 

@@ -84,6 +84,7 @@ class SetupDocument:
     roles: list[RoleSpec]
     raters: list[RaterSpec]
     components: list[tuple[str, str, Decimal]] = field(default_factory=list)
+    previous: tuple[int, str] | None = None  # (cycle year, title) of the previous meeting, found on import
 
     @property
     def seat_count(self) -> int:
@@ -250,6 +251,9 @@ def validate_setup_document(document) -> SetupDocument:
                 "excellent_quota",
                 "meeting_weight",
                 "invalid_ballots",
+                "final",
+                "previous",
+                "streak_rule",
             },
         )
         or {}
@@ -411,29 +415,77 @@ def validate_setup_document(document) -> SetupDocument:
                     minimum = c.integer(value, "meeting.invalid_ballots.uniform_min", minimum=2, maximum=10000)
             meeting.update(invalid_uniform=uniform, invalid_uniform_min=minimum or 5)
 
-    components: list[tuple[str, str, Decimal]] = []
+    # SCORING.md 10: which formula. Under base_times_coefficients components carry no weight and the
+    # meeting no meeting_weight.
+    final_raw = meeting_raw.get("final")
+    product = isinstance(final_raw, dict) and final_raw.get("formula") == "base_times_coefficients"
+    components: list[tuple[str, str, Decimal | None]] = []
     for i, item in enumerate(c.array(top.get("components", []), "components", min_items=0)):
         path = f"components[{i}]"
-        if c.obj(item, path, required={"code", "name", "weight"}) is None:
+        if (
+            c.obj(item, path, required={"code", "name"} | (set() if product else {"weight"}), optional={"weight"})
+            is None
+        ):
             continue
+        weight = None
+        if product and "weight" in item:
+            c.error(f"{path}.weight", _("Under the base_times_coefficients formula a component carries no weight."))
+        elif not product:
+            weight = c.decimal(
+                item.get("weight"),
+                f"{path}.weight",
+                places=WEIGHT_PLACES,
+                minimum=Decimal(0),
+                minimum_exclusive=True,
+                maximum=Decimal(1),
+            )
         components.append(
             (
                 c.code(item.get("code"), f"{path}.code"),
                 c.text(item.get("name"), f"{path}.name", max_length=100),
-                c.decimal(
-                    item.get("weight"),
-                    f"{path}.weight",
-                    places=WEIGHT_PLACES,
-                    minimum=Decimal(0),
-                    minimum_exclusive=True,
-                    maximum=Decimal(1),
-                ),
+                weight,
             )
         )
     c.unique([(f"components[{i}].code", comp[0]) for i, comp in enumerate(components)], _("Duplicate component code."))
 
+    # SCORING.md 12. The previous meeting is named by cycle and title; the import finds it.
+    meeting["streak_rule"] = None
+    if "streak_rule" in meeting_raw:
+        rule = c.obj(
+            meeting_raw["streak_rule"],
+            "meeting.streak_rule",
+            required=set(),
+            optional={"repeat_admonition", "repeat_reward"},
+        )
+        if rule is not None:
+            checked = {}
+            for key in ("repeat_admonition", "repeat_reward"):
+                if key in rule:
+                    value = rule[key]
+                    if isinstance(value, bool) or not isinstance(value, int):
+                        c.error(f"meeting.streak_rule.{key}", _("Must be a whole number."))
+                    else:
+                        number = c.integer(value, f"meeting.streak_rule.{key}", minimum=1, maximum=100)
+                        if number is not None:
+                            checked[key] = number
+            meeting["streak_rule"] = checked or None
+    previous_ref = None
+    if "previous" in meeting_raw:
+        ref = c.obj(meeting_raw["previous"], "meeting.previous", required={"cycle", "title"})
+        if ref is not None:
+            year = ref.get("cycle")
+            if isinstance(year, bool) or not isinstance(year, int):
+                c.error("meeting.previous.cycle", _("Must be a whole number."))
+            title = c.text(ref.get("title"), "meeting.previous.title", max_length=200)
+            if isinstance(year, int) and not isinstance(year, bool) and title:
+                previous_ref = (year, title)
+    meeting["final"] = None
+    if "final" in meeting_raw:
+        meeting["final"] = _final_rule(c, final_raw, {comp[0] for comp in components if comp[0]})
+    if product and "meeting_weight" in meeting_raw:
+        c.error("meeting.meeting_weight", _("Under the base_times_coefficients formula the meeting carries no weight."))
     meeting_weight = c.decimal(
-        meeting_raw.get("meeting_weight", 1),
+        meeting_raw.get("meeting_weight", 1) if not product else 1,
         "meeting.meeting_weight",
         places=WEIGHT_PLACES,
         minimum=Decimal(0),
@@ -441,7 +493,7 @@ def validate_setup_document(document) -> SetupDocument:
         maximum=Decimal(1),
     )
     meeting["meeting_weight"] = meeting_weight
-    if meeting_weight is not None and all(comp[2] is not None for comp in components):
+    if not product and meeting_weight is not None and all(comp[2] is not None for comp in components):
         total_weight = meeting_weight + sum(comp[2] for comp in components)
         if total_weight != 1:
             c.error(
@@ -490,7 +542,89 @@ def validate_setup_document(document) -> SetupDocument:
         roles=roles,
         raters=raters,
         components=components,
+        previous=previous_ref,
     )
+
+
+def _final_rule(c: _Checker, raw, component_codes: set[str]) -> dict | None:
+    """meeting.final checked (SCORING.md 10); the rule as stored, decimals as strings, or None for the
+    default weighted sum."""
+    rule = c.obj(raw, "meeting.final", required={"formula"}, optional={"base", "coefficients"})
+    if rule is None:
+        return None
+    formula = rule.get("formula")
+    if formula == "weighted_sum":
+        for key in ("base", "coefficients"):
+            if key in rule:
+                c.error(f"meeting.final.{key}", _("Only the base_times_coefficients formula takes this."))
+        return None
+    if formula != "base_times_coefficients":
+        c.error("meeting.final.formula", _('Must be "weighted_sum" or "base_times_coefficients".'))
+        return None
+    sources = {"meeting", *component_codes}
+
+    def source(value, path: str) -> str | None:
+        if not isinstance(value, str) or value not in sources:
+            c.error(
+                path,
+                _('Unknown source: "meeting" or a component code (%(codes)s).')
+                % {"codes": ", ".join(sorted(component_codes)) or "–"},
+            )
+            return None
+        return value
+
+    if "base" not in rule:
+        c.error("meeting.final.base", _("This field is required."))
+    if "coefficients" not in rule:
+        c.error("meeting.final.coefficients", _("This field is required."))
+    base = source(rule.get("base"), "meeting.final.base") if "base" in rule else None
+    coefficients = []
+    for i, item in enumerate(c.array(rule.get("coefficients", []), "meeting.final.coefficients")):
+        path = f"meeting.final.coefficients[{i}]"
+        if c.obj(item, path, required={"source", "map"}) is None:
+            continue
+        name = source(item.get("source"), f"{path}.source")
+        mapping = _coefficient_map(c, item.get("map"), f"{path}.map")
+        if name and mapping:
+            coefficients.append({"source": name, "map": mapping})
+    if base is None or any(e["path"].startswith("meeting.final") for e in c.errors):
+        return None
+    return {"formula": "base_times_coefficients", "base": base, "coefficients": coefficients}
+
+
+def _coefficient_map(c: _Checker, raw, path: str) -> dict | None:
+    mapping = c.obj(raw, path, required={"kind"}, optional={"full", "bands"})
+    if mapping is None:
+        return None
+    kind = mapping.get("kind")
+    if kind == "linear":
+        if "bands" in mapping:
+            c.error(f"{path}.bands", _("Only a band table takes bands."))
+        if "full" not in mapping:
+            c.error(f"{path}.full", _("This field is required."))
+            return None
+        full = c.decimal(mapping.get("full"), f"{path}.full", minimum=Decimal(0), minimum_exclusive=True)
+        return None if full is None else {"kind": "linear", "full": str(full)}
+    if kind != "bands":
+        c.error(f"{path}.kind", _('Must be "linear" or "bands".'))
+        return None
+    if "full" in mapping:
+        c.error(f"{path}.full", _("Only a linear map takes full."))
+    bands = []
+    for i, band in enumerate(c.array(mapping.get("bands"), f"{path}.bands")):
+        band_path = f"{path}.bands[{i}]"
+        if c.obj(band, band_path, required={"min", "coefficient"}) is None:
+            continue
+        low = c.decimal(band.get("min"), f"{band_path}.min", minimum=Decimal(0))
+        coefficient = c.decimal(
+            band.get("coefficient"), f"{band_path}.coefficient", minimum=Decimal(0), minimum_exclusive=True
+        )
+        if low is not None and coefficient is not None:
+            bands.append((band_path, low, coefficient))
+    c.unique([(f"{p}.min", str(low)) for p, low, _k in bands], _("Two bands have the same min."))
+    if bands and not any(low == 0 for _p, low, _k in bands):
+        c.error(f"{path}.bands", _("One band must start at 0, so that every value has a coefficient."))
+    return {"kind": "bands", "bands": [{"min": str(low), "coefficient": str(k)} for _p, low, k in bands]}
 
 
 def _criteria(c: _Checker, value, path: str) -> list[CriterionSpec]:

@@ -64,6 +64,14 @@ class RoleScoreSerializer(serializers.Serializer):
     kept = serializers.IntegerField()
 
 
+class HistorySerializer(serializers.Serializer):
+    previous_rank = serializers.IntegerField(allow_null=True)
+    previous_final = score_field()
+    rank_change = serializers.IntegerField(allow_null=True, help_text="previous rank - rank: positive moved up")
+    reward_streak = serializers.IntegerField()
+    admonition_streak = serializers.IntegerField()
+
+
 class ResultRowSerializer(serializers.Serializer):
     department = serializers.CharField()
     name = serializers.CharField()
@@ -81,6 +89,7 @@ class ResultRowSerializer(serializers.Serializer):
     admonition = serializers.BooleanField()
     flags = serializers.ListField(child=serializers.CharField())
     missing_roles = serializers.ListField(child=serializers.CharField())
+    history = HistorySerializer(required=False, help_text="with a previous meeting or a streak rule (SCORING.md 12)")
 
 
 class StabilitySerializer(serializers.Serializer):
@@ -91,6 +100,36 @@ class StabilitySerializer(serializers.Serializer):
     fragile = serializers.BooleanField()
     p_reward = serializers.CharField(help_text='share of bootstrap resamples, e.g. "0.97"')
     p_admonition = serializers.CharField()
+
+
+class PreviousInput(StrictSerializer):
+    meeting = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=2**63 - 1, help_text="the previous meeting's id, or null for none"
+    )
+
+
+class PreviousSerializer(serializers.Serializer):
+    meeting = serializers.IntegerField()
+    previous = serializers.IntegerField(allow_null=True)
+
+
+class MeetingPreviousApi(APIView):
+    """The same appraisal one cycle earlier (SCORING.md 12); organizers of the meeting, who can read the other."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PreviousInput, responses={200: PreviousSerializer})
+    def put(self, request, meeting_id: int):
+        from meetings.services import meeting_previous_set
+
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = PreviousInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        previous = None
+        if data.validated_data["meeting"] is not None:
+            previous = meeting_for(request.user, data.validated_data["meeting"], write=False)
+        meeting_previous_set(meeting=meeting, previous=previous, actor=request.user, ip=client_ip(request))
+        return Response({"meeting": meeting.pk, "previous": previous.pk if previous else None})
 
 
 class AnalysedRowSerializer(ResultRowSerializer):

@@ -62,7 +62,8 @@ class Rules:
     admonition_bottom_percent: Decimal | None = None
     admonition_below: Decimal | None = None
     meeting_weight: Decimal = Decimal(1)
-    components: tuple[tuple[str, Decimal], ...] = ()
+    components: tuple[tuple[str, Decimal | None], ...] = ()  # weights are None under the product formula
+    final: Mapping | None = None  # SCORING.md 10: base_times_coefficients; None for the weighted sum
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def rules_from_config(config: Mapping) -> Rules:
         admonition_bottom_percent=dec(config["admonition"]["bottom_percent"]),
         admonition_below=dec(config["admonition"]["below"]),
         meeting_weight=Decimal(config["meeting_weight"]),
-        components=tuple((c["code"], Decimal(c["weight"])) for c in config["components"]),
+        components=tuple((c["code"], dec(c["weight"])) for c in config["components"]),
+        final=config.get("final"),
     )
 
 
@@ -142,6 +144,7 @@ class ResultRow:
     flags: list[str] = field(default_factory=list)
     missing_roles: list[str] = field(default_factory=list)
     scope: str | None = None
+    history: dict | None = None  # SCORING.md 12, only for a meeting with a previous meeting or a streak rule
 
     def as_dict(self) -> dict:
         """The row as the API and the snapshot carry it: decimals as 4-place strings."""
@@ -162,6 +165,8 @@ class ResultRow:
             "admonition": self.admonition,
             "flags": list(self.flags),
             "missing_roles": list(self.missing_roles),
+            # Only when there is one: rows of every other meeting (and their digests) stay as they were.
+            **({"history": dict(self.history)} if self.history is not None else {}),
         }
 
 
@@ -187,6 +192,33 @@ def final_score(
     with localcontext(EXACT):
         total = meeting_weight * meeting + sum((w * c for w, c in components), Decimal(0)) + adjustments
         return q4(total)
+
+
+def department_final(
+    rules: Rules, *, meeting: Decimal | None, components: Mapping[str, Decimal | None], adjustments: Decimal
+) -> tuple[Decimal | None, bool]:
+    """F(d) by the meeting's formula (section 5, or section 10's base times coefficients), and whether a
+    component it needs is missing. None when F cannot be computed (a missing source)."""
+    if rules.final:
+        from .formula import product_final, sources
+
+        needed = sources(rules.final)
+        missing = any(src != "meeting" and components.get(src) is None for src in needed)
+        if missing or ("meeting" in needed and meeting is None):
+            return None, missing
+        return product_final(rules.final, meeting=meeting, components=components, adjustments=adjustments), False
+    missing = any(v is None for v in components.values())
+    if meeting is None or missing:
+        return None, missing
+    return (
+        final_score(
+            meeting=meeting,
+            meeting_weight=rules.meeting_weight,
+            components=[(w, components[code]) for code, w in rules.components],
+            adjustments=adjustments,
+        ),
+        False,
+    )
 
 
 def competition_ranks(keys: Sequence[tuple]) -> list[int]:
@@ -275,18 +307,12 @@ def compute_results(
         elif missing:
             flags.append("missing_roles")
         dept_components = {code: components.get(dept.code, {}).get(code) for code, _w in rules.components}
-        missing_component = any(v is None for v in dept_components.values())
+        adjustment = q4(adjustments.get(dept.code, Decimal(0)))
+        final, missing_component = department_final(
+            rules, meeting=m, components=dept_components, adjustments=adjustment
+        )
         if missing_component:
             flags.append("missing_component")
-        adjustment = q4(adjustments.get(dept.code, Decimal(0)))
-        final = None
-        if m is not None and not missing_component:
-            final = final_score(
-                meeting=m,
-                meeting_weight=rules.meeting_weight,
-                components=[(w, dept_components[code]) for code, w in rules.components],
-                adjustments=adjustment,
-            )
         rows.append(
             ResultRow(
                 department=dept.code,
@@ -337,7 +363,7 @@ def results_from_config(
 ) -> list[ResultRow]:
     """SCORING.md applied to a snapshot's recorded configuration and the ballots' tallies; ``roles``
     replaces the recorded roles (other weights or trims, for section 13)."""
-    return compute_results(
+    rows = compute_results(
         rules=rules_from_config(config),
         roles=roles if roles is not None else roles_from_config(config),
         departments=[DepartmentInfo(**d) for d in config["departments"]],
@@ -349,6 +375,11 @@ def results_from_config(
         adjustments={dept: Decimal(v) for dept, v in config["adjustments"].items()},
         vetoes=config["vetoes"],
     )
+    if "previous" in config or "streak_rule" in config:
+        from .history import apply_history
+
+        apply_history(rows, config.get("previous"), config.get("streak_rule"))
+    return rows
 
 
 def tallies_from_totals(

@@ -36,6 +36,7 @@ def scoring_rules(meeting: Meeting) -> Rules:
         admonition_below=meeting.admonition_below,
         meeting_weight=meeting.meeting_weight,
         components=tuple((c.code, c.weight) for c in meeting.components.order_by("order", "code")),
+        final=meeting.final or None,
     )
 
 
@@ -290,3 +291,23 @@ def audit_problems(meeting: Meeting, *, head: dict | None = None) -> list[str]:
     if head is not None:
         anchors.append(("the head given", head))
     return audit_chain_problems(meeting=meeting, anchors=anchors)
+
+
+def previous_chain(meeting: Meeting) -> list[tuple[int, list | None]]:
+    """The meeting's previous meetings, nearest first, each with the rows of its published snapshot (None
+    when nothing of it is published, where the walk stops), for SCORING.md 12. Loops are cut."""
+    chain: list[tuple[int, list | None]] = []
+    seen = {meeting.pk}
+    previous_id = meeting.previous_id
+    while previous_id is not None and previous_id not in seen:
+        seen.add(previous_id)
+        published = (
+            ResultSnapshot.objects.filter(meeting_id=previous_id, published_at__isnull=False)
+            .values_list("rows", flat=True)
+            .first()
+        )
+        chain.append((previous_id, published))
+        if published is None:
+            break
+        previous_id = Meeting.objects.filter(pk=previous_id).values_list("previous_id", flat=True).first()
+    return chain

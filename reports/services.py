@@ -22,6 +22,7 @@ from meetings.services import audit_record, meeting_changed
 
 from . import selectors
 from .analysis import analyse
+from .history import previous_figures
 from .models import Adjustment, AggregationRun, ComponentScore, RehearsalJob, ResultSnapshot, Veto
 from .scoring import results_from_config, snapshot_digest
 
@@ -65,9 +66,16 @@ def _config(meeting: Meeting) -> dict:
         "adjustments": {dept: dec(total) for dept, total in sorted(selectors.adjustment_totals(meeting).items())},
         "vetoes": sorted(selectors.vetoed_departments(meeting)),
     }
+    # Only when set, so that the configuration (and the digest) of every other meeting is as before.
     if meeting.invalid_uniform:
-        # Only when set, so that the configuration (and the digest) of every other meeting is as before.
         config["invalid_ballots"] = {"uniform": True, "uniform_min": meeting.invalid_uniform_min}
+    if meeting.final:
+        config["final"] = meeting.final
+    if meeting.previous_id:
+        # The previous figures this snapshot used, so that its export recomputes alone.
+        config["previous"] = previous_figures(selectors.previous_chain(meeting))
+    if meeting.streak_rule:
+        config["streak_rule"] = meeting.streak_rule
     return config
 
 

@@ -24,7 +24,7 @@ from .scoring import (
     RoleTally,
     _sort_key,
     canonical_json,
-    final_score,
+    department_final,
     fmt4,
     meeting_score,
     results_from_config,
@@ -229,14 +229,9 @@ def fragile(config: Mapping, totals: Totals, official: Sequence[ResultRow]) -> d
         scores = {code: None if s["score"] is None else Decimal(s["score"]) for code, s in row.role_scores.items()}
         scores[role] = None if tally is None else tally.score
         meeting = meeting_score(scores, roles)
-        final = None
-        if meeting is not None and all(row.components.get(code) is not None for code, _w in rules.components):
-            final = final_score(
-                meeting=meeting,
-                meeting_weight=rules.meeting_weight,
-                components=[(w, row.components[code]) for code, w in rules.components],
-                adjustments=row.adjustments,
-            )
+        final, _missing = department_final(
+            rules, meeting=meeting, components=row.components, adjustments=row.adjustments
+        )
         return SimpleNamespace(final=final, role_scores={code: {"score": fmt4(v)} for code, v in scores.items()})
 
     for (department, role), values in sorted(totals.items()):
@@ -313,6 +308,25 @@ def _competition_ranks(keys):
     return 1 + greater.reshape(resamples, n), 1 + less.reshape(resamples, n)
 
 
+def _product_float(final: Mapping, meeting, components: Mapping[str, float]):
+    """SCORING.md 10 over resampled meeting scores (numpy floats): base times the coefficients."""
+    import numpy as np
+
+    def value(source: str):
+        return meeting if source == "meeting" else np.full_like(meeting, components[source])
+
+    product = value(final["base"])
+    for item in final["coefficients"]:
+        x = value(item["source"])
+        mapping = item["map"]
+        if mapping["kind"] == "linear":
+            product = product * (x / float(mapping["full"]))
+        else:
+            bands = sorted(((float(b["min"]), float(b["coefficient"])) for b in mapping["bands"]), reverse=True)
+            product = product * np.select([x >= low for low, _k in bands], [k for _low, k in bands], default=0.0)
+    return product
+
+
 def bootstrap_seed(*, ballots_sha256: str, config: Mapping) -> int:
     """The same snapshot (ballots and configuration) always draws the same resamples."""
     document = canonical_json({"ballots_sha256": ballots_sha256, "config": config})
@@ -380,11 +394,16 @@ def bootstrap(
                     weighted += float(role.weight) * role_scores
                     weight += float(role.weight)
             meeting = weighted / weight
-            finals[:, j] = (
-                float(rules.meeting_weight) * meeting
-                + sum(float(w) * components.get(code, {}).get(c, 0.0) for c, w in rules.components)
-                + adjustments.get(code, 0.0)
-            )
+            if rules.final:
+                finals[:, j] = _product_float(rules.final, meeting, components.get(code, {})) + adjustments.get(
+                    code, 0.0
+                )
+            else:
+                finals[:, j] = (
+                    float(rules.meeting_weight) * meeting
+                    + sum(float(w) * components.get(code, {}).get(c, 0.0) for c, w in rules.components)
+                    + adjustments.get(code, 0.0)
+                )
         keys = [finals] + [
             np.stack(
                 [scores.get((code, tb), np.full(resamples, -np.inf)) for code in codes],

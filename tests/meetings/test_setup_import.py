@@ -105,6 +105,11 @@ def _mutate(document, path, value):
 
 
 DELETE = object()
+PRODUCT = {
+    "formula": "base_times_coefficients",
+    "base": "dev",
+    "coefficients": [{"source": "meeting", "map": {"kind": "linear", "full": "100"}}],
+}
 
 VIOLATIONS = [
     # (name, [(path in document, new value)], expected error path)
@@ -185,6 +190,94 @@ VIOLATIONS = [
         "meeting.invalid_ballots.uniform",
     ),
     ("invalid rule not an object", [(("meeting", "invalid_ballots"), [5])], "meeting.invalid_ballots"),
+    # SCORING.md 10
+    ("unknown formula", [(("meeting", "final"), {"formula": "product"})], "meeting.final.formula"),
+    ("formula not an object", [(("meeting", "final"), "base_times_coefficients")], "meeting.final"),
+    (
+        "meeting weight under the product formula",
+        [(("meeting", "final"), {**PRODUCT, "base": "meeting"})],
+        "meeting.meeting_weight",
+    ),
+    (
+        "component weight under the product formula",
+        [
+            (("meeting", "meeting_weight"), DELETE),
+            (("components",), [{"code": "dev", "name": "发展", "weight": "0.5"}]),
+            (("meeting", "final"), PRODUCT),
+        ],
+        "components[0].weight",
+    ),
+    (
+        "unknown source",
+        [(("meeting", "meeting_weight"), DELETE), (("meeting", "final"), {**PRODUCT, "base": "gdp"})],
+        "meeting.final.base",
+    ),
+    (
+        "bands without a band at 0",
+        [
+            (("meeting", "meeting_weight"), DELETE),
+            (("components",), [{"code": "dev", "name": "发展"}]),
+            (
+                ("meeting", "final"),
+                {
+                    **PRODUCT,
+                    "coefficients": [
+                        {"source": "meeting", "map": {"kind": "bands", "bands": [{"min": "80", "coefficient": "1"}]}}
+                    ],
+                },
+            ),
+        ],
+        "meeting.final.coefficients[0].map.bands",
+    ),
+    (
+        "bands with the same min twice",
+        [
+            (("meeting", "meeting_weight"), DELETE),
+            (("components",), [{"code": "dev", "name": "发展"}]),
+            (
+                ("meeting", "final"),
+                {
+                    **PRODUCT,
+                    "coefficients": [
+                        {
+                            "source": "meeting",
+                            "map": {
+                                "kind": "bands",
+                                "bands": [{"min": "0", "coefficient": "1"}, {"min": "0", "coefficient": "0.9"}],
+                            },
+                        }
+                    ],
+                },
+            ),
+        ],
+        "meeting.final.coefficients[0].map.bands[1].min",
+    ),
+    (
+        "band coefficient of zero",
+        [
+            (("meeting", "meeting_weight"), DELETE),
+            (("components",), [{"code": "dev", "name": "发展"}]),
+            (
+                ("meeting", "final"),
+                {
+                    **PRODUCT,
+                    "coefficients": [
+                        {"source": "meeting", "map": {"kind": "bands", "bands": [{"min": "0", "coefficient": "0"}]}}
+                    ],
+                },
+            ),
+        ],
+        "meeting.final.coefficients[0].map.bands[0].coefficient",
+    ),
+    (
+        "linear map without full",
+        [
+            (("meeting", "meeting_weight"), DELETE),
+            (("components",), [{"code": "dev", "name": "发展"}]),
+            (("meeting", "final"), {**PRODUCT, "coefficients": [{"source": "meeting", "map": {"kind": "linear"}}]}),
+        ],
+        "meeting.final.coefficients[0].map.full",
+    ),
 ]
 
 
