@@ -39,7 +39,7 @@ demo: $(BIN)/.runtime
 	$(DEMO_ENV) $(BIN)/python manage.py simulate_ballots 1
 	$(DEMO_ENV) $(BIN)/python manage.py aggregate 1
 	$(DEMO_ENV) $(BIN)/python manage.py demo_city data
-	$(DEMO_ENV) $(BIN)/python manage.py aggregate 2
+	$(DEMO_ENV) $(BIN)/python manage.py aggregate 3
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(DEMO_ENV) $(BIN)/gunicorn appraisal.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 8
 

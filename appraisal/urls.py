@@ -98,6 +98,7 @@ urlpatterns = [
     path("console/m/<id:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
     path("console/m/<id:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
     path("console/m/<id:meeting_id>/review/", reports_views.console_review, name="console-review"),
+    path("console/m/<id:meeting_id>/history/<code:department>/", reports_views.console_history, name="console-history"),
     path("console/m/<id:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
     path("console/m/<id:meeting_id>/void", reports_views.console_void, name="console-void"),
     path("console/m/<id:meeting_id>/adjust", reports_views.console_adjust, name="console-adjust"),

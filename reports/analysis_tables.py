@@ -264,3 +264,36 @@ def stability_chart(snapshot: ResultSnapshot) -> list[dict]:
             }
         )
     return charts
+
+
+def movement(row: dict, *, previous: bool = True) -> dict | None:
+    """A row's year-over-year movement in words and signs (SCORING.md 12): ▲3, ▼1, – or 新, and its
+    streaks when they are two years or more. No sign without a previous meeting (a streak rule alone)."""
+    history = row.get("history")
+    if history is None:
+        return None
+    change = history["rank_change"]
+    if row.get("rank") is None or not previous:
+        sign, words, kind = "", "", "none"
+    elif history["previous_rank"] is None:
+        sign, words, kind = "新", _("not ranked last time"), "new"
+    elif change > 0:
+        sign, words, kind = (
+            f"▲{change}",
+            _("up %(n)d from rank %(rank)d") % {"n": change, "rank": history["previous_rank"]},
+            "up",
+        )
+    elif change < 0:
+        sign, words, kind = (
+            f"▼{-change}",
+            _("down %(n)d from rank %(rank)d") % {"n": -change, "rank": history["previous_rank"]},
+            "down",
+        )
+    else:
+        sign, words, kind = "–", _("same rank as last time"), "same"
+    streaks = []
+    if history["reward_streak"] >= 2:
+        streaks.append(_("commended %(n)d years in a row") % {"n": history["reward_streak"]})
+    if history["admonition_streak"] >= 2:
+        streaks.append(_("admonished %(n)d years in a row") % {"n": history["admonition_streak"]})
+    return {"sign": sign, "words": words, "kind": kind, "streaks": "，".join(streaks)}

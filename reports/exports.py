@@ -227,6 +227,8 @@ def flag_words(flags: list[str], missing_roles: list[str] | None = None) -> str:
         "no_ballots": _("no ballot at all: not ranked"),
         "missing_component": _("a component score is missing: not ranked"),
         "boundary_conflict": _("tied at both the reward and the admonition boundary: for the organizers to decide"),
+        "repeat_admonition": _("at the admonition line again (连续末位): for the follow-up"),
+        "repeat_reward": _("commended again, year after year"),
     }
     out = [words.get(flag, flag) for flag in flags]
     if missing_roles and "missing_roles" in flags:

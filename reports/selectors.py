@@ -311,3 +311,30 @@ def previous_chain(meeting: Meeting) -> list[tuple[int, list | None]]:
             break
         previous_id = Meeting.objects.filter(pk=previous_id).values_list("previous_id", flat=True).first()
     return chain
+
+
+def department_history(meeting: Meeting, code: str) -> list[dict]:
+    """A department's every cycle, oldest first: this meeting's latest result and each previous meeting's
+    published one (SCORING.md 12), with rank, final and flags. Loops are cut."""
+    out = []
+    seen: set[int] = set()
+    current: Meeting | None = meeting
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        snapshots = ResultSnapshot.objects.filter(meeting=current)
+        snapshot = (
+            snapshot_latest(current)
+            if current.pk == meeting.pk
+            else snapshots.filter(published_at__isnull=False).first()
+        )
+        row = next((r for r in snapshot.rows if r["department"] == code), None) if snapshot else None
+        out.append(
+            {
+                "meeting": current,
+                "year": current.scheme.cycle.year,
+                "published": bool(snapshot and snapshot.published_at),
+                "row": row,
+            }
+        )
+        current = Meeting.objects.select_related("scheme__cycle").filter(pk=current.previous_id).first()
+    return list(reversed(out))

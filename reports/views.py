@@ -35,6 +35,7 @@ from .analysis_tables import (
     DIAGNOSTIC_EXPLANATIONS,
     EXPLANATIONS,
     diagnostics_view,
+    movement,
     stability_chart,
     stability_rows,
 )
@@ -182,6 +183,7 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
             roles=snapshot.config["roles"],
             stale=services.snapshot_stale_reasons(snapshot),
             chart=chart_rows(snapshot),
+            has_history=any("history" in row for row in snapshot.rows),
             stability=stability_rows(snapshot),
             stability_chart=stability_chart(snapshot),
             diagnostics=diagnostics_view(snapshot),
@@ -192,11 +194,54 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
                     **row,
                     "category_name": category_names(snapshot).get(row["category"], row["category"]),
                     "notes": flag_words(row["flags"], row.get("missing_roles")),
+                    "movement": movement(row, previous="previous" in snapshot.config),
                 }
                 for row in snapshot.rows
             ],
         )
     return render(request, "reports/console_review.html", context)
+
+
+@login_required
+def console_history(request: HttpRequest, meeting_id: int, department: str) -> HttpResponse:
+    """A department's rank, final and flags over the cycles (SCORING.md 12), with a small chart of its rank."""
+    from django.http import Http404
+
+    meeting = meeting_for(request.user, meeting_id, write=False)
+    presentation = (
+        Presentation.objects.select_related("department").filter(meeting=meeting, department__code=department).first()
+    )
+    if presentation is None:
+        raise Http404
+    cycles = selectors.department_history(meeting, department)
+    ranked = [c for c in cycles if c["row"] and c["row"]["rank"] is not None]
+    chart = None
+    if ranked:
+        worst = max(c["row"]["rank"] for c in ranked)
+        step = 560 / max(1, len(cycles) - 1)
+        points = []
+        for i, c in enumerate(cycles):
+            if c["row"] and c["row"]["rank"] is not None:
+                y = 20 + (c["row"]["rank"] - 1) / max(1, worst - 1) * 140
+                points.append(
+                    {"x": round(40 + i * step, 1), "y": round(y, 1), "rank": c["row"]["rank"], "year": c["year"]}
+                )
+        chart = {"points": points, "polyline": " ".join(f"{p['x']},{p['y']}" for p in points), "worst": worst}
+    rows = []
+    for c in cycles:
+        row = c["row"]
+        rows.append(
+            {
+                **c,
+                "flags_words": flag_words(row["flags"], row.get("missing_roles")) if row else "",
+                "movement": movement(row, previous=c["meeting"].previous_id is not None) if row else None,
+            }
+        )
+    return render(
+        request,
+        "reports/console_history.html",
+        {"meeting": meeting, "department": presentation.department, "cycles": rows, "chart": chart},
+    )
 
 
 @login_required
@@ -400,9 +445,14 @@ def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "roles": snapshot.config["roles"],
             "chart": chart_rows(snapshot),
             "rows": [
-                {**row, "category_name": category_names(snapshot).get(row["category"], row["category"])}
+                {
+                    **row,
+                    "category_name": category_names(snapshot).get(row["category"], row["category"]),
+                    "movement": movement(row, previous="previous" in snapshot.config),
+                }
                 for row in snapshot.rows
             ],
+            "has_history": any("history" in row for row in snapshot.rows),
             "check": check,
             "code": code,
             "full_mark": plain(Decimal(snapshot.config["full_mark"])),

@@ -169,3 +169,15 @@ def test_sample_city_ranking_recomputed_by_hand_for_two_counties():
         )
         final = q4(D(components[county]["development"]) * D(components[county]["party"]) / 100 * D(band))
         assert rows[county]["final"] == str(final), county
+
+
+@pytest.mark.django_db
+def test_a_meeting_without_the_new_settings_keeps_its_snapshot_shape(small_document):
+    meeting = meeting_import(document=small_document(departments=3), actor=None).meeting
+    ballots_simulate(meeting=meeting, seed=4)
+
+    snapshot = snapshot_compute(meeting=meeting)
+
+    assert not {"final", "previous", "streak_rule", "invalid_ballots"} & set(snapshot.config)
+    assert all("history" not in row for row in snapshot.rows)
+    assert snapshot_compute(meeting=meeting).digest == snapshot.digest
