@@ -26,6 +26,12 @@ api_v1 = [
     ),
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
+    path("meetings/<id:meeting_id>/component-sheets", reports_api.ComponentSheetApi.as_view(), name="component-sheets"),
+    path(
+        "meetings/<id:meeting_id>/component-sheets/<uuid:sheet_id>/commit",
+        reports_api.ComponentSheetCommitApi.as_view(),
+        name="component-sheet-commit",
+    ),
     path("meetings/<id:meeting_id>/previous", reports_api.MeetingPreviousApi.as_view(), name="meeting-previous"),
     path("meetings/<id:meeting_id>/publish", reports_api.PublishApi.as_view(), name="publish"),
     path(

@@ -245,6 +245,7 @@ class PanelImport(models.Model):
     class Kind(models.TextChoices):
         RATERS = "raters", _("rater panel")
         DEPARTMENTS = "departments", _("departments")
+        COMPONENTS = "components", _("component scores")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     meeting = models.ForeignKey(
@@ -264,7 +265,9 @@ class PanelImport(models.Model):
         verbose_name_plural = _("sheet imports")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["raters", "departments"]), name="panel_import_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["raters", "departments", "components"]), name="panel_import_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -299,3 +299,72 @@ def department_rows(
     if problems:
         raise SheetInvalid(problems)
     return out
+
+
+def component_rows(
+    header: list[str],
+    rows: list[tuple[int, dict]],
+    *,
+    components: dict[str, str],
+    departments: dict[str, str],
+    full_mark,
+) -> list[dict]:
+    """Rows of a component-score sheet (SCORING.md 5 and 10): a department column (code or name) and a
+    column per component (code or name); other columns are left alone. ``components`` and ``departments``
+    map codes and names to codes. Every problem is listed by row and column."""
+    from decimal import Decimal
+
+    from appraisal.numbers import decimal_from_input
+
+    columns = map_columns(header, SURVEY_FIXED_COLUMNS, {"department"})
+    by_column = {name: components[name.strip()] for name in header if name.strip() in components}
+    if not by_column:
+        raise SheetInvalid(
+            [
+                problem(
+                    1,
+                    None,
+                    _("No column names a component (%(codes)s).")
+                    % {"codes": ", ".join(sorted(set(components.values())))},
+                )
+            ]
+        )
+    if not rows:
+        raise SheetInvalid([problem(None, None, _("The sheet has no rows."))])
+    problems: list[dict] = []
+    out: list[dict] = []
+    seen: dict[str, int] = {}
+    for number, values in rows:
+        raw = str(values.get(columns["department"]) or "").strip()
+        department = departments.get(raw)
+        if department is None:
+            problems.append(
+                problem(number, columns["department"], _('Unknown department "%(value)s".') % {"value": raw})
+            )
+            continue
+        if department in seen:
+            problems.append(
+                problem(
+                    number, columns["department"], _("Listed twice (also row %(row)d).") % {"row": seen[department]}
+                )
+            )
+            continue
+        seen[department] = number
+        scores = {}
+        for column, code in by_column.items():
+            value = values.get(column)
+            if value is None or str(value).strip() == "":
+                continue  # left empty: this component is not set for the department
+            number_value = decimal_from_input(value if not isinstance(value, float) else repr(value))
+            if number_value is None or number_value != number_value.quantize(Decimal("0.0001")):
+                problems.append(problem(number, column, _("Must be a number with at most 4 decimal places.")))
+            elif not Decimal(0) <= number_value <= full_mark:
+                problems.append(
+                    problem(number, column, _("Must be between 0 and the full mark %(full)s.") % {"full": full_mark})
+                )
+            else:
+                scores[code] = str(number_value)
+        out.append({"row": number, "department": department, "scores": scores})
+    if problems:
+        raise SheetInvalid(problems)
+    return out

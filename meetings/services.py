@@ -516,6 +516,8 @@ def panel_import_commit(
     panel_import = PanelImport.objects.select_for_update().select_related("meeting").get(pk=panel_import.pk)
     if panel_import.committed_at is not None:
         raise Conflict("This sheet has already been imported.", code="already_imported")
+    if panel_import.kind == PanelImport.Kind.COMPONENTS:
+        raise Conflict("Component scores are committed by reports.services.component_sheet_commit.", code="wrong_kind")
     meeting = panel_import.meeting
     issued: list[IssuedRater] = []
     if panel_import.kind == PanelImport.Kind.RATERS:

@@ -8,11 +8,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appraisal.exceptions import NotFound
+from appraisal.exceptions import InvalidInput, NotFound
 from appraisal.schema import (
     NONZERO_POINTS,
     UNSIGNED_DECIMAL,
@@ -24,6 +25,7 @@ from appraisal.schema import (
 from meetings.api import client_ip
 from meetings.permissions import meeting_for
 from meetings.services import COUNTDOWN_MAX_SECONDS
+from voting.api import SHEET_UPLOAD_SCHEMA
 from voting.models import Ballot
 
 from . import selectors, services
@@ -341,6 +343,81 @@ class ComponentScoresApi(APIView):
             meeting=meeting, code=code, scores=data.validated_data["scores"], actor=request.user, ip=client_ip(request)
         )
         return Response({"component": code, "imported": count})
+
+
+class ComponentSheetRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="the sheet's row number")
+    department = serializers.CharField()
+    scores = serializers.DictField(child=serializers.CharField(), help_text="per component code")
+
+
+class ComponentSheetSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="commit it with POST .../component-sheets/{id}/commit")
+    filename = serializers.CharField()
+    rows = ComponentSheetRowSerializer(many=True)
+
+
+class ComponentSheetCommittedSerializer(serializers.Serializer):
+    imported = serializers.IntegerField(help_text="scores set")
+
+
+class ComponentSheetApi(APIView):
+    """Component scores from a sheet (.xlsx or .csv, field "file"): checked and previewed, nothing set yet."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": SHEET_UPLOAD_SCHEMA},
+        responses={
+            201: ComponentSheetSerializer,
+            400: OpenApiResponse(ApiErrorSerializer, description="by row and column"),
+        },
+    )
+    def post(self, request, meeting_id: int):
+        from meetings.api import refuse_unknown_form_fields
+        from meetings.panel_sheets import SheetInvalid
+
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        refuse_unknown_form_fields(request, {"file"})
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(
+                _('Send the sheet in the field "file".'),
+                errors=[{"path": "file", "message": _("This field is required.")}],
+            )
+        try:
+            sheet = services.component_sheet_preview(
+                meeting=meeting, fileobj=upload, filename=upload.name, actor=request.user
+            )
+        except SheetInvalid as exc:
+            raise InvalidInput(
+                _("The sheet has problems; nothing was imported."),
+                errors=[
+                    {
+                        "path": f"row {p['row'] or '-'} / {p['column'] or '-'}",
+                        "message": p["message"],
+                        "row": p["row"],
+                        "column": p["column"],
+                    }
+                    for p in exc.problems
+                ],
+            ) from exc
+        return Response({"id": str(sheet.pk), "filename": sheet.filename, "rows": sheet.rows}, status=201)
+
+
+class ComponentSheetCommitApi(APIView):
+    """Set every score of a previewed component sheet, all or nothing (audited)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: ComponentSheetCommittedSerializer})
+    def post(self, request, meeting_id: int, sheet_id):
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        count = services.component_sheet_commit(
+            meeting=meeting, import_id=sheet_id, actor=request.user, ip=client_ip(request)
+        )
+        return Response({"imported": count})
 
 
 class AdjustmentInput(StrictSerializer):

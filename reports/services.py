@@ -315,6 +315,53 @@ def component_scores_import(
     return len(scores)
 
 
+def component_sheet_preview(*, meeting: Meeting, fileobj, filename: str, actor: AbstractBaseUser | None):
+    """Check a sheet of component scores (a department column, a column per component code or name);
+    store the checked rows for confirmation. Raises SheetInvalid listing every problem; creates nothing."""
+    from meetings.models import PanelImport
+    from meetings.panel_sheets import component_rows, read_rows
+
+    header, rows = read_rows(fileobj, filename)
+    components = {}
+    for code, name in Component.objects.filter(meeting=meeting).values_list("code", "name"):
+        components[code] = components[name] = code
+    departments = {}
+    for code, name in Department.objects.filter(presentations__meeting=meeting).values_list("code", "name"):
+        departments[code] = departments[name] = code
+    checked = component_rows(header, rows, components=components, departments=departments, full_mark=meeting.full_mark)
+    user = actor if actor is not None and actor.is_authenticated else None
+    return PanelImport.objects.create(
+        meeting=meeting, kind=PanelImport.Kind.COMPONENTS, filename=filename[:255], rows=checked, created_by=user
+    )
+
+
+@transaction.atomic
+def component_sheet_commit(*, meeting: Meeting, import_id, actor: AbstractBaseUser | None, ip: str | None) -> int:
+    """Set every score the previewed sheet lists, all or nothing (each component audited as an import).
+    Returns how many scores were set."""
+    from meetings.models import PanelImport
+
+    sheet = (
+        PanelImport.objects.select_for_update()
+        .filter(pk=import_id, meeting=meeting, kind=PanelImport.Kind.COMPONENTS)
+        .first()
+    )
+    if sheet is None:
+        raise NotFound(_("No such component sheet for this meeting."))
+    if sheet.committed_at is not None:
+        raise Conflict(_("This sheet has already been imported."), code="already_imported")
+    by_component: dict[str, dict[str, Decimal]] = {}
+    for row in sheet.rows:
+        for code, value in row["scores"].items():
+            by_component.setdefault(code, {})[row["department"]] = Decimal(value)
+    count = 0
+    for code, scores in sorted(by_component.items()):
+        count += component_scores_import(meeting=meeting, code=code, scores=scores, actor=actor, ip=ip)
+    sheet.committed_at = timezone.now()
+    sheet.save(update_fields=["committed_at"])
+    return count
+
+
 # An adjustment is a few points either way, on the 0.0001 grid of every stored score.
 ADJUSTMENT_LIMIT = Decimal(1000)
 
