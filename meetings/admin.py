@@ -7,6 +7,7 @@ from guardian.admin import GuardedModelAdmin
 from appraisal.models import Category, Criterion, Department, Grade, RaterRole
 
 from . import admin_views
+from .admin_formula import MeetingForm
 from .admin_setup import ReadOnlyAdminMixin, SetupAdminMixin, scheme_meetings
 from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation
 
@@ -24,6 +25,8 @@ class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
     to a new cycle or rehearsed."""
 
     change_form_template = "admin/meetings/meeting_change_form.html"
+    form = MeetingForm
+    exclude = ["final"]  # edited through MeetingForm's formula fields and band rows
     list_display = ["title", "date", "mode", "rank_within_category", "rehearsal_of", "panel_link", "created_at"]
     list_filter = ["mode", "date"]
     search_fields = ["title"]

@@ -140,7 +140,11 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
                 value = (
                     str(value).strip().lower() in {"true", "1", "yes", "是"} if not isinstance(value, bool) else value
                 )
-            if dotted == "invalid_ballots.uniform_min" and isinstance(value, float) and value.is_integer():
+            if (
+                dotted in ("invalid_ballots.uniform_min", "streak_rule.repeat_admonition", "streak_rule.repeat_reward")
+                and isinstance(value, float)
+                and value.is_integer()
+            ):
                 value = int(value)  # a spreadsheet's numbers are floats
             target = section
             parts = dotted.split(".")
@@ -148,6 +152,8 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
             locations[f"{key}.{dotted}"] = f"{key}!{row_no}"
+        if key == "meeting" and isinstance(section.get("final"), dict):
+            section["final"] = final_from_sheet(section["final"])
         document[key] = section
 
     lists: dict[str, list[tuple[int, dict]]] = {}
@@ -259,7 +265,11 @@ def document_to_workbook(document: dict) -> Workbook:
         sheet = workbook.create_sheet(key)
         sheet.append(["key", "value"])
         rows: list = []
-        flat("", document.get(key, {}), rows)
+        section = dict(document.get(key, {}))
+        final = section.pop("final", None) if key == "meeting" else None
+        flat("", section, rows)
+        if final:
+            rows += final_rows(final)
         for row in rows:
             sheet.append(list(row))
 
@@ -283,6 +293,45 @@ def document_to_workbook(document: dict) -> Workbook:
     table("raters", document.get("raters", []))
     table("components", document.get("components", []))
     return workbook
+
+
+def final_rows(final: dict) -> list[tuple[str, str]]:
+    """meeting.final as key/value rows of the meeting sheet: final.coefficients.1.map.bands reads
+    "95:1.02, 90:1.00, 0:0.94" (min:coefficient), one row per coefficient field."""
+    rows = [("final.formula", final.get("formula", ""))]
+    if "base" in final:
+        rows.append(("final.base", final["base"]))
+    for i, item in enumerate(final.get("coefficients", []), start=1):
+        rows.append((f"final.coefficients.{i}.source", item.get("source", "")))
+        mapping = item.get("map", {})
+        rows.append((f"final.coefficients.{i}.map.kind", mapping.get("kind", "")))
+        if "full" in mapping:
+            rows.append((f"final.coefficients.{i}.map.full", str(mapping["full"])))
+        if "bands" in mapping:
+            bands = ", ".join(f"{b['min']}:{b['coefficient']}" for b in mapping["bands"])
+            rows.append((f"final.coefficients.{i}.map.bands", bands))
+    return rows
+
+
+def final_from_sheet(final: dict) -> dict:
+    """The rows of final_rows back into meeting.final: numbered coefficients into a list, band text into
+    band objects. What cannot be read is passed on as it is, for the document's checks to name."""
+    out = dict(final)
+    coefficients = out.get("coefficients")
+    if isinstance(coefficients, dict):
+        items = []
+        for key in sorted(coefficients, key=lambda k: int(k) if str(k).isdigit() else 10**9):
+            item = coefficients[key]
+            mapping = item.get("map") if isinstance(item, dict) else None
+            if isinstance(mapping, dict) and isinstance(mapping.get("bands"), str):
+                bands = []
+                for part in mapping["bands"].replace("，", ",").split(","):
+                    low, sep, coefficient = part.strip().partition(":")
+                    bands.append({"min": low.strip(), "coefficient": coefficient.strip()} if sep else part.strip())
+                mapping["bands"] = bands
+            items.append(item)
+        out["coefficients"] = items
+    return out
 
 
 def _plain(value):

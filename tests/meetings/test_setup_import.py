@@ -477,3 +477,26 @@ def test_validate_rejects_non_object():
     with pytest.raises(SetupInvalid) as info:
         validate_setup_document([])
     assert info.value.errors[0]["path"] == ""
+
+
+def test_city_formula_round_trips_through_the_workbook(admin_client):
+    from pathlib import Path
+
+    from appraisal.parsers import loads_exact
+    from meetings.setup_workbook import workbook_to_document
+
+    document = loads_exact((Path(__file__).resolve().parents[2] / "data/city-appraisal.json").read_text("utf-8"))
+    workbook = document_to_workbook(document)
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+
+    read, _locations = workbook_to_document(io.BytesIO(out.getvalue()))
+    upload = io.BytesIO(out.getvalue())
+    upload.name = "city.xlsx"
+    response = admin_client.post(IMPORT_URL, data={"file": upload})
+
+    assert read["meeting"]["final"] == document["meeting"]["final"]
+    assert read["meeting"]["streak_rule"] == {"repeat_admonition": 2, "repeat_reward": 2}
+    assert response.status_code == 201, response.content
+    assert Meeting.objects.get(title=document["meeting"]["title"]).final == document["meeting"]["final"]
