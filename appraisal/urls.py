@@ -9,6 +9,7 @@ from appraisal.converters import CodeConverter, IdConverter
 from appraisal.login import RateLimitedLoginView
 from meetings import api as meetings_api
 from reports import api as reports_api
+from reports import api_publicity as publicity_api
 from reports import views as reports_views
 from voting import api as voting_api
 from voting import views as voting_views
@@ -26,6 +27,12 @@ api_v1 = [
     ),
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
+    path("meetings/<id:meeting_id>/appeals", publicity_api.AppealsApi.as_view(), name="appeals"),
+    path(
+        "meetings/<id:meeting_id>/appeals/<id:appeal_id>/decision",
+        publicity_api.AppealDecisionApi.as_view(),
+        name="appeal-decision",
+    ),
     path("meetings/<id:meeting_id>/component-sheets", reports_api.ComponentSheetApi.as_view(), name="component-sheets"),
     path(
         "meetings/<id:meeting_id>/component-sheets/<uuid:sheet_id>/commit",

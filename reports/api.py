@@ -44,6 +44,9 @@ def snapshot_payload(snapshot: ResultSnapshot, *, analysis: bool = False) -> dic
         "published": snapshot.published_at is not None,
         "published_at": snapshot.published_at.isoformat() if snapshot.published_at else None,
         "ballots_counted": snapshot.ballots_counted,
+        # 公示中 until publicity_until, then final (a result published before notices existed is final).
+        "stage": (snapshot.stage or "final") if snapshot.published_at else None,
+        "publicity_until": snapshot.publicity_until.isoformat() if snapshot.publicity_until else None,
     }
     if analysis:
         figures = snapshot.analysis or {}
@@ -151,6 +154,8 @@ class ResultsSerializer(serializers.Serializer):
     published = serializers.BooleanField()
     published_at = serializers.DateTimeField(allow_null=True)
     ballots_counted = serializers.IntegerField()
+    stage = serializers.ChoiceField(choices=["publicity", "final"], allow_null=True, help_text="null while unpublished")
+    publicity_until = serializers.DateTimeField(allow_null=True)
     rows = ResultRowSerializer(many=True, help_text="in rank order, unranked ones last")
 
 
@@ -275,19 +280,41 @@ class DiagnosticsApi(APIView):
         return response
 
 
+class PublishInput(StrictSerializer):
+    stage = serializers.ChoiceField(choices=["publicity", "final"], required=False, default="final")
+    until = serializers.DateTimeField(required=False, help_text="the end of the public notice (stage publicity)")
+    early_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="why the notice ends before `until`"
+    )
+
+
 class PublishApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=None,
+        request=PublishInput,
         responses={
             200: ResultsSerializer,
-            409: OpenApiResponse(ApiErrorSerializer, description="no snapshot, a stale one, or a rehearsal"),
+            409: OpenApiResponse(
+                ApiErrorSerializer,
+                description="no snapshot, a stale one, a rehearsal, an open appeal, or a notice still running",
+            ),
         },
     )
     def post(self, request, meeting_id: int):
+        from . import publicity
+
         meeting = meeting_for(request.user, meeting_id, write=True)
-        snapshot = services.snapshot_publish(meeting=meeting, actor=request.user, ip=client_ip(request))
+        data = PublishInput(data=request.data or {})  # no body: final at once, as before
+        data.is_valid(raise_exception=True)
+        snapshot = publicity.publish(
+            meeting=meeting,
+            stage=data.validated_data["stage"],
+            until=data.validated_data.get("until"),
+            early_reason=data.validated_data.get("early_reason"),
+            actor=request.user,
+            ip=client_ip(request),
+        )
         return Response(snapshot_payload(snapshot))
 
     @extend_schema(request=None, responses={204: None})

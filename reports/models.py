@@ -89,6 +89,10 @@ class Veto(models.Model):
 class ResultSnapshot(models.Model):
     """An immutable computed result: the inputs it used, its rows and their digest (SCORING.md 8)."""
 
+    class Stage(models.TextChoices):
+        PUBLICITY = "publicity", _("under public notice")
+        FINAL = "final", _("final")
+
     meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="snapshots")
     computed_at = models.DateTimeField(_("computed at"))
     digest = models.CharField(_("digest (SHA-256)"), max_length=64)
@@ -108,6 +112,10 @@ class ResultSnapshot(models.Model):
     analysis = models.JSONField(_("stability and diagnostics"), null=True, blank=True)
     published_audit_head = models.JSONField(_("audit chain head at publication"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # 公示 then 定稿: a published result is first under public notice until a moment, then final.
+    stage = models.CharField(_("publication stage"), max_length=10, choices=Stage.choices, blank=True, default="")
+    publicity_until = models.DateTimeField(_("public notice until"), null=True, blank=True)
+    early_reason = models.TextField(_("reason to end the notice early"), blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("published by"),
@@ -226,3 +234,74 @@ class RehearsalJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.state}"
+
+
+class DepartmentContact(models.Model):
+    """A department's contact (被考评部门联络员): an account granted one department of one meeting. It reaches
+    that department's result, feedback and appeals, and nothing else."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="department_contacts"
+    )
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="contacts")
+    department = models.ForeignKey(
+        "appraisal.Department", verbose_name=_("department"), on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("department contact")
+        verbose_name_plural = _("department contacts")
+        constraints = [models.UniqueConstraint(fields=["user", "meeting"], name="contact_one_department_per_meeting")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.department}"
+
+
+class Appeal(models.Model):
+    """A department's appeal (申诉) against a result under public notice, decided by the organizers with a reason."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        UPHELD = "upheld", _("upheld")
+        REJECTED = "rejected", _("rejected")
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="appeals")
+    snapshot = models.ForeignKey(
+        ResultSnapshot, verbose_name=_("result appealed"), on_delete=models.PROTECT, related_name="appeals"
+    )
+    department = models.ForeignKey(
+        "appraisal.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("appealed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("appealed at"), auto_now_add=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ["meeting", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["open", "upheld", "rejected"]), name="appeal_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state="open") | (~Q(decision_reason="") & Q(decided_at__isnull=False)),
+                name="appeal_decided_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} {self.state}"

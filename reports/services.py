@@ -460,8 +460,9 @@ def snapshot_stale_reasons(snapshot: ResultSnapshot) -> list[str]:
 
 
 @transaction.atomic
-def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None) -> ResultSnapshot:
-    """Publish the latest snapshot; refuse a stale one or a rehearsal."""
+def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None, seal: bool = True) -> ResultSnapshot:
+    """Publish the latest snapshot; refuse a stale one or a rehearsal. ``seal``: queue the ballots' seal
+    (a final result; not while it is only under public notice, reports.publicity)."""
     Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk", flat=True).get()
     if meeting.is_rehearsal:
         raise Conflict(_("A rehearsal is never published."), code="rehearsal")
@@ -479,7 +480,7 @@ def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | Non
     if snapshot.published_at is not None:
         return snapshot
     ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
-        published_at=None, published_by=None, published_audit_head=None
+        published_at=None, published_by=None, published_audit_head=None, stage="", publicity_until=None
     )
     entry = audit_record(
         meeting=meeting,
@@ -493,8 +494,11 @@ def snapshot_publish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | Non
     # The publication's own audit entry is the head it vouches for: everything up to it is on record.
     snapshot.published_audit_head = {"seq": entry.seq, "hash": entry.entry_hash}
     snapshot.save(update_fields=["published_at", "published_by", "published_audit_head"])
-    # The result is out: the ballots are sealed (random physical order, one transaction id) on a worker.
-    transaction.on_commit(lambda: seal_enqueue(meeting_id=meeting.pk))
+    snapshot.stage = ResultSnapshot.Stage.FINAL if seal else ResultSnapshot.Stage.PUBLICITY
+    snapshot.save(update_fields=["stage"])
+    if seal:
+        # The result is final: the ballots are sealed (random physical order, one transaction id) on a worker.
+        transaction.on_commit(lambda: seal_enqueue(meeting_id=meeting.pk))
     return snapshot
 
 
@@ -513,7 +517,7 @@ def seal_enqueue(*, meeting_id: int) -> None:
 @transaction.atomic
 def snapshot_unpublish(*, meeting: Meeting, actor: AbstractBaseUser, ip: str | None) -> None:
     updated = ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).update(
-        published_at=None, published_by=None, published_audit_head=None
+        published_at=None, published_by=None, published_audit_head=None, stage="", publicity_until=None
     )
     if updated:
         audit_record(meeting=meeting, actor=actor, ip=ip, action="result.unpublished", details={})

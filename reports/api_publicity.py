@@ -1,0 +1,131 @@
+"""The API of public notice and appeals (API.md, "Additions (turn 2)")."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from appraisal.schema import ApiErrorSerializer, StrictSerializer
+from meetings.api import client_ip
+from meetings.permissions import meeting_for
+
+from . import publicity
+from .models import Appeal, DepartmentContact
+
+
+class AppealInput(StrictSerializer):
+    department = serializers.CharField(max_length=50)
+    reason = serializers.CharField(max_length=publicity.REASON_MAX, allow_blank=True, trim_whitespace=True)
+
+
+class AppealSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = serializers.CharField()
+    state = serializers.ChoiceField(choices=Appeal.State.choices)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decision_reason = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class AppealListSerializer(serializers.Serializer):
+    appeals = AppealSerializer(many=True)
+
+
+class DecisionInput(StrictSerializer):
+    decision = serializers.ChoiceField(choices=["upheld", "rejected"])
+    reason = serializers.CharField(max_length=publicity.REASON_MAX, allow_blank=True, trim_whitespace=True)
+
+
+def appeal_payload(appeal: Appeal) -> dict:
+    return {
+        "id": appeal.pk,
+        "department": appeal.department.code,
+        "state": appeal.state,
+        "reason": appeal.reason,
+        "created_at": appeal.created_at,
+        "decision_reason": appeal.decision_reason,
+        "decided_at": appeal.decided_at,
+    }
+
+
+def _contact(user, meeting_id: int) -> DepartmentContact | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        DepartmentContact.objects.select_related("meeting", "department")
+        .filter(user=user, meeting_id=meeting_id)
+        .first()
+    )
+
+
+class AppealsApi(APIView):
+    """Appeals of a meeting: a department's contact appeals for its own department during the notice;
+    organizers and auditors see all, a contact its department's."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: AppealListSerializer})
+    def get(self, request, meeting_id: int):
+        contact = _contact(request.user, meeting_id)
+        appeals = Appeal.objects.select_related("department").order_by("created_at")
+        if contact is not None:
+            appeals = appeals.filter(meeting_id=meeting_id, department=contact.department)
+        else:
+            meeting = meeting_for(request.user, meeting_id, write=False)
+            appeals = appeals.filter(meeting=meeting)
+        response = Response(AppealListSerializer({"appeals": [appeal_payload(a) for a in appeals]}).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        request=AppealInput,
+        responses={
+            201: OpenApiResponse(AppealSerializer, description="the appeal, open"),
+            403: OpenApiResponse(ApiErrorSerializer, description="not your department"),
+            409: OpenApiResponse(ApiErrorSerializer, description="the result is not under public notice"),
+        },
+    )
+    def post(self, request, meeting_id: int):
+        contact = _contact(request.user, meeting_id)
+        meeting = contact.meeting if contact else meeting_for(request.user, meeting_id, write=False)
+        data = AppealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appeal = publicity.appeal_submit(
+            meeting=meeting,
+            department_code=data.validated_data["department"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response(AppealSerializer(appeal_payload(appeal)).data, status=201)
+
+
+class AppealDecisionApi(APIView):
+    """The organizers decide an appeal, upheld or rejected, with a reason; once."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=DecisionInput,
+        responses={
+            200: AppealSerializer,
+            409: OpenApiResponse(ApiErrorSerializer, description="decided already"),
+        },
+    )
+    def post(self, request, meeting_id: int, appeal_id: int):
+        meeting = meeting_for(request.user, meeting_id, write=True)
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        appeal = publicity.appeal_decide(
+            meeting=meeting,
+            appeal_id=appeal_id,
+            decision=data.validated_data["decision"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+            ip=client_ip(request),
+        )
+        return Response(AppealSerializer(appeal_payload(appeal)).data)

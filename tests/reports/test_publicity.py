@@ -1,0 +1,133 @@
+"""Public notice, appeals and the final publication (issue 16), through the API: every refusal answered
+with a clear 4xx and nothing changed, every step audited."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from meetings.services import meeting_import
+from reports.models import Appeal, ResultSnapshot
+from reports.publicity import contact_grant
+from reports.services import snapshot_compute
+from voting.simulation import ballots_simulate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def notice(small_document, api_client):
+    meeting = meeting_import(document=small_document(departments=3), actor=None).meeting
+    ballots_simulate(meeting=meeting, seed=3)
+    snapshot_compute(meeting=meeting)
+    User = get_user_model()
+    organizer = User.objects.create_user("organizer", password="pw-organizer-1")
+    assign_perm("meetings.organize_meeting", organizer, meeting)
+    contact = User.objects.create_user("d01", password="pw-contact-1")
+    contact_grant(meeting=meeting, user=contact, department_code="D01", email="", actor=organizer, ip=None)
+    return meeting, organizer, contact
+
+
+def publish(client, meeting, body=None):
+    return client.post(f"/api/v1/meetings/{meeting.pk}/publish", body or {}, format="json")
+
+
+def test_whole_flow_notice_appeal_decision_final(notice, api_client):
+    meeting, organizer, contact = notice
+    until = timezone.now() + datetime.timedelta(days=5)
+    api_client.force_authenticate(organizer)
+    noticed = publish(api_client, meeting, {"stage": "publicity", "until": until.isoformat()})
+    public = api_client.get(f"/api/v1/public/meetings/{meeting.pk}/results").json()
+
+    api_client.force_authenticate(contact)
+    appealed = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "部门得分统计有误"}, format="json"
+    )
+    own = api_client.get(f"/api/v1/meetings/{meeting.pk}/appeals").json()["appeals"]
+
+    api_client.force_authenticate(organizer)
+    refused_final = publish(api_client, meeting, {"stage": "final", "early_reason": "提前结束"})
+    decided = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals/{appealed.json()['id']}/decision",
+        {"decision": "rejected", "reason": "经复核，统计无误"},
+        format="json",
+    )
+    too_early = publish(api_client, meeting, {"stage": "final"})
+    final = publish(api_client, meeting, {"stage": "final", "early_reason": "申诉已处理完毕，提前定稿"})
+
+    assert noticed.status_code == 200 and noticed.json()["stage"] == "publicity"
+    assert public["stage"] == "publicity" and public["publicity_until"]
+    assert appealed.status_code == 201 and appealed.json()["state"] == "open"
+    assert [a["department"] for a in own] == ["D01"]
+    assert (refused_final.status_code, refused_final.json()["code"]) == (409, "appeals_open")
+    assert decided.status_code == 200 and decided.json()["state"] == "rejected"
+    assert (too_early.status_code, too_early.json()["code"]) == (409, "notice_running")
+    assert final.status_code == 200 and final.json()["stage"] == "final"
+    snapshot = ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False)
+    assert snapshot.early_reason == "申诉已处理完毕，提前定稿"
+    actions = set(meeting.audit_entries.values_list("action", flat=True))
+    assert {"result.notice", "appeal.submitted", "appeal.decided", "result.final", "contact.granted"} <= actions
+
+
+def test_appeal_refusals_change_nothing(notice, api_client):
+    meeting, organizer, contact = notice
+    api_client.force_authenticate(contact)
+    outside = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "x"}, format="json"
+    )
+
+    api_client.force_authenticate(organizer)
+    publish(
+        api_client, meeting, {"stage": "publicity", "until": (timezone.now() + datetime.timedelta(days=3)).isoformat()}
+    )
+    api_client.force_authenticate(contact)
+    other = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D02", "reason": "x"}, format="json"
+    )
+    empty = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "  "}, format="json"
+    )
+    long = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "长" * 2001}, format="json"
+    )
+
+    assert (outside.status_code, outside.json()["code"]) == (409, "not_under_notice")
+    assert other.status_code == 403
+    assert empty.status_code == 400 and empty.json()["errors"][0]["path"] == "reason"
+    assert long.status_code == 400
+    assert Appeal.objects.count() == 0
+
+
+def test_second_decision_and_a_contact_deciding_are_refused(notice, api_client):
+    meeting, organizer, contact = notice
+    api_client.force_authenticate(organizer)
+    publish(
+        api_client, meeting, {"stage": "publicity", "until": (timezone.now() + datetime.timedelta(days=3)).isoformat()}
+    )
+    api_client.force_authenticate(contact)
+    appeal = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "理由"}, format="json"
+    ).json()
+    url = f"/api/v1/meetings/{meeting.pk}/appeals/{appeal['id']}/decision"
+    by_contact = api_client.post(url, {"decision": "upheld", "reason": "我自己批准"}, format="json")
+
+    api_client.force_authenticate(organizer)
+    first = api_client.post(url, {"decision": "upheld", "reason": "属实，予以更正"}, format="json")
+    second = api_client.post(url, {"decision": "rejected", "reason": "改变主意"}, format="json")
+
+    assert by_contact.status_code in (403, 404)
+    assert first.status_code == 200 and (second.status_code, second.json()["code"]) == (409, "decided")
+    assert Appeal.objects.get().state == "upheld"
+
+
+def test_notice_must_end_in_the_future_and_publish_without_body_is_final(notice, api_client):
+    meeting, organizer, _contact = notice
+    api_client.force_authenticate(organizer)
+
+    past = publish(api_client, meeting, {"stage": "publicity", "until": "2020-01-01T00:00:00Z"})
+    plain = api_client.post(f"/api/v1/meetings/{meeting.pk}/publish")
+
+    assert past.status_code == 400 and past.json()["errors"][0]["path"] == "until"
+    assert plain.status_code == 200 and plain.json()["stage"] == "final"
