@@ -38,6 +38,7 @@ demo: $(BIN)/.runtime
 	$(DEMO_ENV) $(BIN)/python manage.py demo_setup data/sample-meeting.json
 	$(DEMO_ENV) $(BIN)/python manage.py simulate_ballots 1
 	$(DEMO_ENV) $(BIN)/python manage.py aggregate 1
+	$(DEMO_ENV) $(BIN)/python manage.py demo_notice 1
 	$(DEMO_ENV) $(BIN)/python manage.py demo_city data
 	$(DEMO_ENV) $(BIN)/python manage.py aggregate 3
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"

@@ -28,6 +28,7 @@ api_v1 = [
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
     path("meetings/<id:meeting_id>/appeals", publicity_api.AppealsApi.as_view(), name="appeals"),
+    path("meetings/<id:meeting_id>/feedback/<code:code>", publicity_api.FeedbackApi.as_view(), name="feedback"),
     path(
         "meetings/<id:meeting_id>/appeals/<id:appeal_id>/decision",
         publicity_api.AppealDecisionApi.as_view(),
@@ -111,6 +112,7 @@ urlpatterns = [
     path("console/m/<id:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
     path("console/m/<id:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
     path("console/m/<id:meeting_id>/review/", reports_views.console_review, name="console-review"),
+    path("feedback/m/<id:meeting_id>/<code:department>/", reports_views.feedback_page, name="feedback-page"),
     path("console/m/<id:meeting_id>/history/<code:department>/", reports_views.console_history, name="console-history"),
     path("console/m/<id:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
     path("console/m/<id:meeting_id>/void", reports_views.console_void, name="console-void"),

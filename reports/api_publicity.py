@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -129,3 +130,36 @@ class AppealDecisionApi(APIView):
             ip=client_ip(request),
         )
         return Response(AppealSerializer(appeal_payload(appeal)).data)
+
+
+def feedback_for(user, meeting_id: int, code: str) -> dict:
+    """A department's feedback as its contact (own department, published result only), an organizer or an
+    auditor may read it; refusals as the API answers them."""
+    from appraisal.exceptions import NotFound, PermissionRefused
+
+    from .feedback import contact_of, department_feedback, feedback_snapshot
+
+    contact = contact_of(user, meeting_id)
+    if contact is not None:
+        if contact.department.code != code:
+            raise PermissionRefused(_("You may read only your own department's feedback."), code="not_your_department")
+        meeting = contact.meeting
+    else:
+        meeting = meeting_for(user, meeting_id, write=False)
+    snapshot = feedback_snapshot(meeting, contact=contact is not None)
+    data = department_feedback(snapshot, code) if snapshot is not None else None
+    if data is None:
+        raise NotFound(_("No result for this department yet."))
+    return data
+
+
+class FeedbackApi(APIView):
+    """A department's feedback (SCORING.md 3-7, 12, 13 for one department): its contact, organizers, auditors."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="the department's feedback")})
+    def get(self, request, meeting_id: int, code: str):
+        response = Response(feedback_for(request.user, meeting_id, code))
+        response["Cache-Control"] = "no-store"
+        return response

@@ -64,6 +64,18 @@ def _act(request: HttpRequest, action, success: str) -> None:
 @login_required
 def console_index(request: HttpRequest) -> HttpResponse:
     meetings = meetings_visible_to(user=request.user).select_related("rehearsal_of").order_by("-date", "-id")
+    if not meetings.exists():
+        # A department's contact reaches only its department's feedback: it lands there.
+        from .models import DepartmentContact
+
+        contact = (
+            DepartmentContact.objects.filter(user=request.user)
+            .select_related("department")
+            .order_by("-meeting_id")
+            .first()
+        )
+        if contact is not None:
+            return redirect(reverse("feedback-page", args=[contact.meeting_id, contact.department.code]))
     return render(request, "reports/console_index.html", {"meetings": meetings})
 
 
@@ -200,6 +212,33 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
             ],
         )
     return render(request, "reports/console_review.html", context)
+
+
+@login_required
+def feedback_page(request: HttpRequest, meeting_id: int, department: str) -> HttpResponse:
+    """A department's feedback, for its contact (who lands here), organizers and auditors."""
+    from appraisal.exceptions import NotFound, PermissionRefused
+
+    from .api_publicity import feedback_for
+    from .feedback import contact_of
+
+    try:
+        data = feedback_for(request.user, meeting_id, department)
+    except (NotFound, PermissionRefused) as exc:
+        return render(request, "reports/public_none.html", {"message": exc.message}, status=exc.status_code)
+    for role in data["roles"].values():
+        if role["distribution"]:
+            peak = max(b["ballots"] for b in role["distribution"]) or 1
+            for i, b in enumerate(role["distribution"]):
+                b["height"] = round(60 * b["ballots"] / peak, 1)
+                b["y"] = round(70 - b["height"], 1)
+                b["x"] = 10 + i * 40
+    contact = contact_of(request.user, meeting_id)
+    return render(
+        request,
+        "reports/feedback.html",
+        {"feedback": data, "meeting_id": meeting_id, "contact": contact},
+    )
 
 
 @login_required

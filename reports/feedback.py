@@ -1,0 +1,125 @@
+"""Each department's feedback (结果反馈): the breakdown it needs for its follow-up (整改), from a snapshot.
+
+Read from what the snapshot counted (its inputs), never from ballots that came or went afterwards, and
+never ballot by ballot: role scores with ballots counted, kept and invalid, per-criterion means, the
+distribution of totals (only from 5 ballots up), rank, margins and history."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+
+from appraisal.models import RaterRole
+from meetings.models import Meeting, Presentation
+from voting.models import Ballot, BallotValue
+
+from .models import DepartmentContact, ResultSnapshot
+
+DISTRIBUTION_MIN_BALLOTS = 5
+BINS = 10
+
+
+def q4(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def feedback_snapshot(meeting: Meeting, *, contact: bool) -> ResultSnapshot | None:
+    """The published result for a department's contact; the latest for organizers and auditors."""
+    published = ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).first()
+    if contact or published is not None:
+        return published
+    return ResultSnapshot.objects.filter(meeting=meeting).order_by("-computed_at", "-id").first()
+
+
+def department_feedback(snapshot: ResultSnapshot, code: str) -> dict | None:
+    row = next((r for r in snapshot.rows if r["department"] == code), None)
+    presentation = Presentation.objects.filter(meeting_id=snapshot.meeting_id, department__code=code).first()
+    if row is None or presentation is None:
+        return None
+    counted = {ballot_id for ballot_id, _total in json.loads(snapshot.inputs)["ballots"]}
+    analysis = snapshot.analysis or {}
+    invalid_receipts = set(analysis.get("invalid_ballots", {}))
+    roles = {
+        r.code: r for r in RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).order_by("order", "code")
+    }
+    full = Decimal(snapshot.config["full_mark"])
+    ballots = list(
+        Ballot.objects.filter(presentation=presentation, pk__in=counted).values_list(
+            "pk", "role__code", "total", "receipt"
+        )
+    )
+    valid = {pk: (role, total) for pk, role, total, receipt in ballots if receipt not in invalid_receipts}
+    invalid_count: dict[str, int] = defaultdict(int)
+    for _pk, role, _total, receipt in ballots:
+        if receipt in invalid_receipts:
+            invalid_count[role] += 1
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    names: dict[tuple[str, str], str] = {}
+    for ballot_id, criterion, name, points in BallotValue.objects.filter(ballot_id__in=list(valid)).values_list(
+        "ballot_id", "criterion__code", "criterion__name", "points"
+    ):
+        role = valid[ballot_id][0]
+        sums[(role, criterion)] += points
+        counts[(role, criterion)] += 1
+        names[(role, criterion)] = name
+    out_roles = {}
+    for code_, role in roles.items():
+        totals = [total for role_code, total in valid.values() if role_code == code_]
+        score = row["role_scores"].get(code_, {})
+        distribution = None
+        if len(totals) >= DISTRIBUTION_MIN_BALLOTS:
+            bins = [0] * BINS
+            for total in totals:
+                bins[min(BINS - 1, int(total * BINS / full))] += 1
+            distribution = [
+                {"from": q4(full * i / BINS), "to": q4(full * (i + 1) / BINS), "ballots": n} for i, n in enumerate(bins)
+            ]
+        out_roles[code_] = {
+            "name": role.name,
+            "score": score.get("score"),
+            "ballots": score.get("ballots", 0),
+            "kept": score.get("kept", 0),
+            "invalid": invalid_count.get(code_, 0),
+            "criteria": [
+                {
+                    "code": criterion,
+                    "name": names[(r, criterion)],
+                    "mean": q4(sums[(r, criterion)] / counts[(r, criterion)]),
+                }
+                for (r, criterion) in sorted(sums)
+                if r == code_
+            ],
+            # Withheld under 5 ballots: a distribution of a handful of totals would show single ballots.
+            "distribution": distribution,
+        }
+    stability = analysis.get("stability", {}).get(code) or {}
+    return {
+        "snapshot": snapshot.pk,
+        "stage": (snapshot.stage or "final") if snapshot.published_at else None,
+        "department": code,
+        "name": row["name"],
+        "rank": row["rank"],
+        "bottom_rank": row["bottom_rank"],
+        "final": row["final"],
+        "reward": row["reward"],
+        "admonition": row["admonition"],
+        "roles": out_roles,
+        "margins": {"reward": stability.get("reward_margin"), "admonition": stability.get("admonition_margin")}
+        if stability
+        else None,
+        "history": row.get("history"),
+    }
+
+
+def contact_of(user, meeting_id: int) -> DepartmentContact | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        DepartmentContact.objects.select_related("department", "meeting")
+        .filter(Q(user=user) & Q(meeting_id=meeting_id))
+        .first()
+    )
