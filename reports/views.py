@@ -30,7 +30,7 @@ from voting.models import Ballot
 from voting.selectors import meeting_progress
 from voting.services import ballot_void, voting_set
 
-from . import selectors, services
+from . import publicity, selectors, services
 from .analysis_tables import (
     DIAGNOSTIC_EXPLANATIONS,
     EXPLANATIONS,
@@ -40,7 +40,7 @@ from .analysis_tables import (
     stability_rows,
 )
 from .exports import flag_words
-from .models import Adjustment, AggregationRun, ResultSnapshot, Veto
+from .models import Adjustment, AggregationRun, Appeal, ResultSnapshot, Veto
 
 # The countdown's minutes as the console's number field sends them (ASCII digits, up to two decimals).
 MINUTES = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?")
@@ -189,6 +189,7 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
         .select_related("presentation__department", "role")
         .order_by("-voided_at"),
         "departments": Presentation.objects.filter(meeting=meeting).select_related("department").order_by("order"),
+        "appeals": Appeal.objects.filter(meeting=meeting).select_related("department", "created_by", "decided_by"),
     }
     if snapshot is not None:
         context.update(
@@ -290,10 +291,48 @@ def console_publish(request: HttpRequest, meeting_id: int) -> HttpResponse:
     if request.POST.get("action") == "unpublish":
         services.snapshot_unpublish(meeting=meeting, actor=request.user, ip=client_ip(request))
         messages.success(request, _("The result is no longer public."))
+    elif request.POST.get("action") == "notice":
+        from django.utils.dateparse import parse_datetime
+
+        until = parse_datetime(request.POST.get("until", "") or "")
+        if until is not None and timezone.is_naive(until):
+            until = timezone.make_aware(until)  # the organizer's datetime-local, in the site's time zone
+        _act(
+            request,
+            lambda: publicity.publish(
+                meeting=meeting,
+                stage="publicity",
+                until=until,
+                early_reason=None,
+                actor=request.user,
+                ip=client_ip(request),
+            ),
+            _("The result is under public notice."),
+        )
+    elif request.POST.get("action") == "decide":
+        _act(
+            request,
+            lambda: publicity.appeal_decide(
+                meeting=meeting,
+                appeal_id=form_id(request.POST.get("appeal")) or 0,
+                decision=request.POST.get("decision", ""),
+                reason=request.POST.get("reason", ""),
+                actor=request.user,
+                ip=client_ip(request),
+            ),
+            _("The appeal is decided."),
+        )
     else:
         _act(
             request,
-            lambda: services.snapshot_publish(meeting=meeting, actor=request.user, ip=client_ip(request)),
+            lambda: publicity.publish(
+                meeting=meeting,
+                stage="final",
+                until=None,
+                early_reason=request.POST.get("early_reason"),
+                actor=request.user,
+                ip=client_ip(request),
+            ),
             _("The result is published."),
         )
     return redirect(reverse("console-review", args=[meeting.pk]))

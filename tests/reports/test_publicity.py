@@ -131,3 +131,27 @@ def test_notice_must_end_in_the_future_and_publish_without_body_is_final(notice,
 
     assert past.status_code == 400 and past.json()["errors"][0]["path"] == "until"
     assert plain.status_code == 200 and plain.json()["stage"] == "final"
+
+
+def test_console_notice_decision_and_final(notice, api_client, client):
+    meeting, organizer, contact = notice
+    client.force_login(organizer)
+    until = (timezone.localtime() + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+
+    client.post(f"/console/m/{meeting.pk}/publish", {"action": "notice", "until": until})
+    api_client.force_authenticate(contact)
+    appeal = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "请复核"}, format="json"
+    ).json()
+    page = client.get(f"/console/m/{meeting.pk}/review/").content.decode()
+    client.post(
+        f"/console/m/{meeting.pk}/publish",
+        {"action": "decide", "appeal": appeal["id"], "decision": "rejected", "reason": "复核无误"},
+    )
+    refused = client.post(f"/console/m/{meeting.pk}/publish", {"action": "final"}, follow=True)
+    client.post(f"/console/m/{meeting.pk}/publish", {"action": "final", "early_reason": "申诉已处理"})
+
+    assert "请复核" in page and "公示" in page
+    assert Appeal.objects.get().state == "rejected"
+    assert "提前结束" in refused.content.decode()  # final refused: the notice runs, no reason given
+    assert ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False).stage == "final"
