@@ -648,6 +648,9 @@ class PublicExportApi(APIView):
 class ReceiptCheckSerializer(serializers.Serializer):
     receipt = serializers.CharField()
     counted = serializers.BooleanField()
+    invalid = serializers.BooleanField(help_text="declared invalid by the meeting's rule (SCORING.md 11)")
+    stage = serializers.ChoiceField(choices=["publicity", "final"], help_text="公示中 or final")
+    publicity_until = serializers.DateTimeField(allow_null=True)
 
 
 class PublicReceiptApi(APIView):

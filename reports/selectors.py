@@ -259,15 +259,20 @@ def receipt_check(*, meeting_id: int, receipt: str) -> dict | None:
     code = receipt_normalise(receipt)
     ballot = Ballot.objects.filter(presentation__meeting_id=meeting_id, receipt=code).values("pk", "state").first()
     counted = False
-    if ballot is not None:
+    # Declared invalid (SCORING.md 11): submitted, but it counts nowhere.
+    invalid = ballot is not None and code in (snapshot.analysis or {}).get("invalid_ballots", {})
+    if ballot is not None and not invalid:
         counted = any(ballot_id == ballot["pk"] for ballot_id, _t in json.loads(snapshot.inputs)["ballots"])
     return {
         "receipt": receipt_display(code) if ballot else receipt,
         "known": ballot is not None,
         "counted": counted,
         "void": ballot is not None and ballot["state"] == Ballot.State.VOID,
+        "invalid": invalid,
         "snapshot": snapshot.pk,
         "digest": snapshot.digest,
+        "stage": snapshot.stage or "final",
+        "publicity_until": snapshot.publicity_until.isoformat() if snapshot.publicity_until else None,
     }
 
 

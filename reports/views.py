@@ -430,7 +430,10 @@ def projector(request: HttpRequest, meeting_id: int) -> HttpResponse:
         {
             "meeting": meeting,
             "state": projector_state(meeting),
-            "i18n": {"progress": _("%(closed)s of %(total)s departments scored")},
+            "i18n": {
+                "progress": _("%(closed)s of %(total)s departments scored"),
+                "notice": _("Under public notice until %(until)s."),
+            },
         },
     )
 
@@ -471,6 +474,10 @@ def projector_state(meeting: Meeting) -> dict:
         "closed": sum(1 for p in progress["presentations"] if p["state"] == Presentation.State.CLOSED),
         "total": len(progress["presentations"]),
         "countdown": remaining,
+        # 公示中: the hall reads that the ranking is under public notice, and until when.
+        "notice_until": timezone.localtime(published.publicity_until).strftime("%Y-%m-%d %H:%M")
+        if published is not None and published.stage == ResultSnapshot.Stage.PUBLICITY and published.publicity_until
+        else None,
         "published": None
         if published is None
         else [

@@ -138,3 +138,13 @@ def test_export_verifies_and_a_tampered_one_is_refused(analysed):
     tampered = json.loads(json.dumps(document))
     tampered["analysis"]["diagnostics"]["raters"][0]["leniency"] = "0.0000"
     assert any("diagnostics" in p for p in verify_export(tampered))
+
+
+def test_receipt_check_says_an_invalid_ballot_does_not_count(analysed, api_client):
+    meeting, organizer, snapshot = analysed
+    snapshot_publish(meeting=meeting, actor=organizer, ip=None)
+    receipt = next(iter(snapshot.analysis["invalid_ballots"]))
+
+    check = api_client.get(f"/api/v1/public/meetings/{meeting.pk}/receipts/{receipt}").json()
+
+    assert (check["known"], check["invalid"], check["counted"]) == (True, True, False)

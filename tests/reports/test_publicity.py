@@ -12,6 +12,7 @@ from meetings.services import meeting_import
 from reports.models import Appeal, ResultSnapshot
 from reports.publicity import contact_grant
 from reports.services import snapshot_compute
+from voting.models import Ballot
 from voting.simulation import ballots_simulate
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,20 @@ def test_console_notice_decision_and_final(notice, api_client, client):
     assert Appeal.objects.get().state == "rejected"
     assert "提前结束" in refused.content.decode()  # final refused: the notice runs, no reason given
     assert ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False).stage == "final"
+
+
+def test_projector_and_receipt_check_say_under_notice(notice, api_client, client):
+    meeting, organizer, _contact = notice
+    api_client.force_authenticate(organizer)
+    publish(
+        api_client, meeting, {"stage": "publicity", "until": (timezone.now() + datetime.timedelta(days=3)).isoformat()}
+    )
+    client.force_login(organizer)
+    receipt = Ballot.objects.filter(presentation__meeting=meeting).values_list("receipt", flat=True).first()
+
+    state = client.get(f"/projector/m/{meeting.pk}/state.json").json()
+    projector = client.get(f"/projector/m/{meeting.pk}/").content.decode()
+    check = api_client.get(f"/api/v1/public/meetings/{meeting.pk}/receipts/{receipt}").json()
+
+    assert state["notice_until"] and "公示中" in projector
+    assert (check["stage"], check["counted"], check["invalid"]) == ("publicity", True, False)

@@ -44,6 +44,9 @@
         list.appendChild(li);
       });
       ranking.hidden = false;
+      var notice = document.querySelector("[data-notice]");
+      notice.hidden = !state.notice_until;
+      if (state.notice_until) notice.textContent = T.notice.replace("%(until)s", state.notice_until);
     } else {
       ranking.hidden = true;
     }
