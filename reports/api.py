@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appraisal.exceptions import InvalidInput, NotFound
+from appraisal.exceptions import NotFound
 from appraisal.schema import (
     NONZERO_POINTS,
     UNSIGNED_DECIMAL,
@@ -402,34 +402,17 @@ class ComponentSheetApi(APIView):
         },
     )
     def post(self, request, meeting_id: int):
-        from meetings.api import refuse_unknown_form_fields
         from meetings.panel_sheets import SheetInvalid
+        from voting.api import sheet_refused, sheet_upload
 
         meeting = meeting_for(request.user, meeting_id, write=True)
-        refuse_unknown_form_fields(request, {"file"})
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput(
-                _('Send the sheet in the field "file".'),
-                errors=[{"path": "file", "message": _("This field is required.")}],
-            )
+        upload = sheet_upload(request)
         try:
             sheet = services.component_sheet_preview(
                 meeting=meeting, fileobj=upload, filename=upload.name, actor=request.user
             )
         except SheetInvalid as exc:
-            raise InvalidInput(
-                _("The sheet has problems; nothing was imported."),
-                errors=[
-                    {
-                        "path": f"row {p['row'] or '-'} / {p['column'] or '-'}",
-                        "message": p["message"],
-                        "row": p["row"],
-                        "column": p["column"],
-                    }
-                    for p in exc.problems
-                ],
-            ) from exc
+            raise sheet_refused(exc) from exc
         return Response({"id": str(sheet.pk), "filename": sheet.filename, "rows": sheet.rows}, status=201)
 
 

@@ -424,6 +424,34 @@ SHEET_UPLOAD_SCHEMA = {
 }
 
 
+def sheet_upload(request):
+    """The uploaded sheet of a multipart request (field "file"), nothing else in the form."""
+    refuse_unknown_form_fields(request, {"file"})
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput(
+            _('Send the sheet in the field "file".'),
+            errors=[{"path": "file", "message": _("This field is required.")}],
+        )
+    return upload
+
+
+def sheet_refused(exc) -> InvalidInput:
+    """A sheet's problems (SheetInvalid) as the API's 400: one error per problem, with its row and column."""
+    return InvalidInput(
+        _("The sheet has problems; nothing was imported."),
+        errors=[
+            {
+                "path": f"row {p['row'] or '-'} / {p['column'] or '-'}",
+                "message": p["message"],
+                "row": p["row"],
+                "column": p["column"],
+            }
+            for p in exc.problems
+        ],
+    )
+
+
 class SurveyImportedSerializer(serializers.Serializer):
     role = serializers.CharField()
     ballots = serializers.IntegerField()
@@ -446,13 +474,7 @@ class SurveyImportApi(APIView):
         from meetings.panel_sheets import SheetInvalid
 
         meeting = meeting_for(request.user, meeting_id, write=True)
-        refuse_unknown_form_fields(request, {"file"})
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput(
-                _('Send the sheet in the field "file".'),
-                errors=[{"path": "file", "message": _("This field is required.")}],
-            )
+        upload = sheet_upload(request)
         try:
             count = services.survey_import(
                 meeting=meeting,
@@ -463,18 +485,7 @@ class SurveyImportApi(APIView):
                 ip=client_ip(request),
             )
         except SheetInvalid as exc:
-            raise InvalidInput(
-                _("The sheet has problems; nothing was imported."),
-                errors=[
-                    {
-                        "path": f"row {p['row'] or '-'} / {p['column'] or '-'}",
-                        "message": p["message"],
-                        "row": p["row"],
-                        "column": p["column"],
-                    }
-                    for p in exc.problems
-                ],
-            ) from exc
+            raise sheet_refused(exc) from exc
         return Response({"role": role, "ballots": count}, status=201)
 
 
