@@ -50,6 +50,11 @@ class Meeting(models.Model):
             "Empty: the weighted sum. Otherwise a base times coefficients (综合考核), as in the setup document."
         ),
     )
+    four_eyes = models.BooleanField(
+        _("four eyes for the final publication"),
+        default=False,
+        help_text=_("A second organizer confirms the final publication; both names are recorded."),
+    )
     # SCORING.md 12: the same appraisal one cycle earlier, and when a repeated flag is worth a mark.
     previous = models.ForeignKey(
         "self",

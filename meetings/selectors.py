@@ -133,6 +133,8 @@ def setup_document_of(meeting: Meeting) -> dict:
         }
     if meeting.invalid_uniform:
         rules["invalid_ballots"] = {"uniform": True, "uniform_min": meeting.invalid_uniform_min}
+    if meeting.four_eyes:
+        rules["four_eyes"] = True
     if meeting.streak_rule:
         rules["streak_rule"] = meeting.streak_rule
     if meeting.previous_id:

@@ -582,7 +582,7 @@ def _copy_rules(source: Meeting) -> dict:
         "mode", "full_mark", "rank_within_category", "tie_break_roles", "reward_top", "reward_top_percent",
         "reward_min_score", "admonition_bottom", "admonition_bottom_percent", "admonition_below",
         "excellent_quota_criterion", "excellent_quota_grade", "excellent_quota_max_percent", "meeting_weight",
-        "invalid_uniform", "invalid_uniform_min", "final", "streak_rule",
+        "invalid_uniform", "invalid_uniform_min", "final", "streak_rule", "four_eyes",
     ]  # fmt: skip
     return {f: getattr(source, f) for f in fields}
 

@@ -254,6 +254,7 @@ def validate_setup_document(document) -> SetupDocument:
                 "final",
                 "previous",
                 "streak_rule",
+                "four_eyes",
             },
         )
         or {}
@@ -448,6 +449,9 @@ def validate_setup_document(document) -> SetupDocument:
         )
     c.unique([(f"components[{i}].code", comp[0]) for i, comp in enumerate(components)], _("Duplicate component code."))
 
+    meeting["four_eyes"] = (
+        c.boolean(meeting_raw["four_eyes"], "meeting.four_eyes") if "four_eyes" in meeting_raw else False
+    )
     # SCORING.md 12. The previous meeting is named by cycle and title; the import finds it.
     meeting["streak_rule"] = None
     if "streak_rule" in meeting_raw:

@@ -295,6 +295,8 @@ class PublishApi(APIView):
         request=PublishInput,
         responses={
             200: ResultsSerializer,
+            202: OpenApiResponse(ResultsSerializer, description="four eyes: asked; another organizer confirms"),
+            403: OpenApiResponse(ApiErrorSerializer, description="four eyes: the one who asked cannot confirm"),
             409: OpenApiResponse(
                 ApiErrorSerializer,
                 description="no snapshot, a stale one, a rehearsal, an open appeal, or a notice still running",
@@ -315,7 +317,9 @@ class PublishApi(APIView):
             actor=request.user,
             ip=client_ip(request),
         )
-        return Response(snapshot_payload(snapshot))
+        # Four eyes: asked, not yet final; another organizer's same request makes it final.
+        waiting = data.validated_data["stage"] == "final" and snapshot.stage != "final"
+        return Response(snapshot_payload(snapshot), status=202 if waiting else 200)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, meeting_id: int):

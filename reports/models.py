@@ -116,6 +116,23 @@ class ResultSnapshot(models.Model):
     stage = models.CharField(_("publication stage"), max_length=10, choices=Stage.choices, blank=True, default="")
     publicity_until = models.DateTimeField(_("public notice until"), null=True, blank=True)
     early_reason = models.TextField(_("reason to end the notice early"), blank=True)
+    # Four eyes (meeting.four_eyes): one organizer asks for the final publication, another confirms it.
+    final_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("final publication asked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    final_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("final publication confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("published by"),

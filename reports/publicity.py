@@ -98,7 +98,29 @@ def publish(
                 errors=[{"path": "early_reason", "message": _("This field is required.")}],
             )
         early = _reason(early_reason, "early_reason")
+    if meeting.four_eyes:
+        pending = notice or ResultSnapshot.objects.filter(meeting=meeting).order_by("-computed_at", "-id").first()
+        if pending is not None and pending.final_requested_by_id is None:
+            # The first organizer asks; the result stays as it is until another one confirms.
+            pending.final_requested_by = actor
+            pending.save(update_fields=["final_requested_by"])
+            audit_record(
+                meeting=meeting,
+                actor=actor,
+                ip=ip,
+                action="result.final_requested",
+                details={"snapshot": pending.pk, "early_reason": early},
+            )
+            return pending
+        if pending is not None and pending.final_requested_by_id == actor.pk:
+            raise PermissionRefused(
+                _("Four eyes: another organizer must confirm the final publication you asked for."),
+                code="four_eyes",
+            )
     snapshot = snapshot_publish(meeting=meeting, actor=actor, ip=ip, seal=True)
+    if meeting.four_eyes and snapshot.final_confirmed_by_id is None:
+        snapshot.final_confirmed_by = actor
+        snapshot.save(update_fields=["final_confirmed_by"])
     if notice is not None and notice.pk == snapshot.pk:
         # Under notice until now: published already, so snapshot_publish neither marked nor sealed it.
         snapshot.stage, snapshot.early_reason = ResultSnapshot.Stage.FINAL, early or ""
@@ -110,7 +132,11 @@ def publish(
             actor=actor,
             ip=ip,
             action="result.final",
-            details={"snapshot": snapshot.pk, "early_reason": early},
+            details={
+                "snapshot": snapshot.pk,
+                "early_reason": early,
+                "asked_by": snapshot.final_requested_by.get_username() if snapshot.final_requested_by else None,
+            },
         )
     return snapshot
 

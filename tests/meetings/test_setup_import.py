@@ -190,6 +190,7 @@ VIOLATIONS = [
         "meeting.invalid_ballots.uniform",
     ),
     ("invalid rule not an object", [(("meeting", "invalid_ballots"), [5])], "meeting.invalid_ballots"),
+    ("four eyes not a boolean", [(("meeting", "four_eyes"), "yes")], "meeting.four_eyes"),
     # SCORING.md 10
     ("unknown formula", [(("meeting", "final"), {"formula": "product"})], "meeting.final.formula"),
     ("formula not an object", [(("meeting", "final"), "base_times_coefficients")], "meeting.final"),

@@ -173,3 +173,24 @@ def test_projector_and_receipt_check_say_under_notice(notice, api_client, client
 
     assert state["notice_until"] and "公示中" in projector
     assert (check["stage"], check["counted"], check["invalid"]) == ("publicity", True, False)
+
+
+def test_four_eyes_the_one_who_asked_cannot_confirm(notice, api_client):
+    meeting, organizer, _contact = notice
+    meeting.four_eyes = True
+    meeting.save(update_fields=["four_eyes"])
+    second = get_user_model().objects.create_user("organizer2", password="pw-organizer-2")
+    assign_perm("meetings.organize_meeting", second, meeting)
+    api_client.force_authenticate(organizer)
+
+    asked = publish(api_client, meeting, {"stage": "final"})
+    self_confirmed = publish(api_client, meeting, {"stage": "final"})
+    api_client.force_authenticate(second)
+    confirmed = publish(api_client, meeting, {"stage": "final"})
+
+    assert asked.status_code == 202 and asked.json()["published"] is False
+    assert (self_confirmed.status_code, self_confirmed.json()["code"]) == (403, "four_eyes")
+    assert confirmed.status_code == 200 and confirmed.json()["stage"] == "final"
+    snapshot = ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False)
+    assert (snapshot.final_requested_by, snapshot.final_confirmed_by) == (organizer, second)
+    assert meeting.audit_entries.filter(action="result.final_requested").exists()
