@@ -323,18 +323,23 @@ def console_publish(request: HttpRequest, meeting_id: int) -> HttpResponse:
             _("The appeal is decided."),
         )
     else:
-        _act(
-            request,
-            lambda: publicity.publish(
+        try:
+            snapshot = publicity.publish(
                 meeting=meeting,
                 stage="final",
                 until=None,
                 early_reason=request.POST.get("early_reason"),
                 actor=request.user,
                 ip=client_ip(request),
-            ),
-            _("The result is published."),
-        )
+            )
+        except DomainError as exc:
+            details = "; ".join(e["message"] for e in exc.errors)
+            messages.error(request, f"{exc.message} {details}".strip())
+        else:
+            if snapshot.stage == "final":
+                messages.success(request, _("The result is published."))
+            else:  # four eyes: asked, waiting for another organizer
+                messages.info(request, _("Asked for the final publication: another organizer confirms it."))
     return redirect(reverse("console-review", args=[meeting.pk]))
 
 

@@ -194,3 +194,15 @@ def test_four_eyes_the_one_who_asked_cannot_confirm(notice, api_client):
     snapshot = ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False)
     assert (snapshot.final_requested_by, snapshot.final_confirmed_by) == (organizer, second)
     assert meeting.audit_entries.filter(action="result.final_requested").exists()
+
+
+def test_console_says_a_four_eyes_request_waits(notice, client):
+    meeting, organizer, _contact = notice
+    meeting.four_eyes = True
+    meeting.save(update_fields=["four_eyes"])
+    client.force_login(organizer)
+
+    page = client.post(f"/console/m/{meeting.pk}/publish", {"action": "final"}, follow=True).content.decode()
+
+    assert "另一位组织人员" in page
+    assert not ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).exists()
