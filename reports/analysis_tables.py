@@ -240,10 +240,11 @@ def stability_chart(snapshot: ResultSnapshot) -> list[dict]:
         pad = max((high - low) / 20, Decimal("0.5"))
         low, high = low - pad, high + pad
 
-        def x(value: Decimal, low=low, high=high) -> float:
-            return round(float(40 + (value - low) / (high - low) * 400), 1)
+        def x(value: Decimal, low=low, high=high) -> Decimal:
+            # An SVG coordinate, kept in Decimal like every score it is drawn from.
+            return (40 + (value - low) / (high - low) * 400).quantize(Decimal("0.1"))
 
-        def line(flag: str, scope_rows=scope_rows, x=x) -> float | None:
+        def line(flag: str, scope_rows=scope_rows, x=x) -> Decimal | None:
             inside = [Decimal(r["final"]) for r in scope_rows if r[flag]]
             outside = [Decimal(r["final"]) for r in scope_rows if not r[flag]]
             if not inside or not outside:
