@@ -62,11 +62,27 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS"
 # alone cannot link a ballot to a rater seat.
 BALLOT_PSEUDONYM_KEY = os.environ.get("BALLOT_PSEUDONYM_KEY") or "demo-ballot-pseudonym-key"
 
-# A TrueType CJK font for PDF exports and rater cards (default: Debian's fonts-wqy-microhei).
+# A TrueType CJK font for PDF exports and rater cards, embedded in each PDF. Unset: the first of WenQuanYi
+# Micro/Zen Hei or AR PL UMing found under PDF_FONT_DIRS; none found: reportlab's built-in STSong-Light.
 PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
+PDF_FONT_DIRS = [d for d in os.environ.get("PDF_FONT_DIRS", "/usr/share/fonts").split(":") if d]
 
 # Base of the links printed on rater cards (the QR code carries it).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Mail to departments' contacts (notice started, appeal decided). With EMAIL_HOST set, SMTP; otherwise the
+# console (the demo prints each mail). EMAIL_BACKEND overrides both.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kaoping@localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -161,6 +177,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files nobody may fetch by URL (appeal attachments): outside the static and media roots, served by a view
+# that checks who asks.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT") or BASE_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -11,6 +11,7 @@ from meetings import api as meetings_api
 from reports import api as reports_api
 from reports import api_publicity as publicity_api
 from reports import views as reports_views
+from reports import views_feedback as reports_feedback
 from voting import api as voting_api
 from voting import views as voting_views
 
@@ -28,6 +29,11 @@ api_v1 = [
     path("meetings/<id:meeting_id>/results", reports_api.ResultsApi.as_view(), name="results"),
     path("meetings/<id:meeting_id>/diagnostics", reports_api.DiagnosticsApi.as_view(), name="diagnostics"),
     path("meetings/<id:meeting_id>/appeals", publicity_api.AppealsApi.as_view(), name="appeals"),
+    path(
+        "meetings/<id:meeting_id>/appeals/<id:appeal_id>/attachment",
+        publicity_api.AppealAttachmentApi.as_view(),
+        name="appeal-attachment",
+    ),
     path("meetings/<id:meeting_id>/feedback/<code:code>", publicity_api.FeedbackApi.as_view(), name="feedback"),
     path(
         "meetings/<id:meeting_id>/appeals/<id:appeal_id>/decision",
@@ -112,7 +118,11 @@ urlpatterns = [
     path("console/m/<id:meeting_id>/countdown", reports_views.console_countdown, name="console-countdown"),
     path("console/m/<id:meeting_id>/aggregate", reports_views.console_aggregate, name="console-aggregate"),
     path("console/m/<id:meeting_id>/review/", reports_views.console_review, name="console-review"),
-    path("feedback/m/<id:meeting_id>/<code:department>/", reports_views.feedback_page, name="feedback-page"),
+    path("feedback/m/<id:meeting_id>/<code:department>/", reports_feedback.feedback_page, name="feedback-page"),
+    path(
+        "feedback/m/<id:meeting_id>/<code:department>/feedback.pdf", reports_feedback.feedback_pdf, name="feedback-pdf"
+    ),
+    path("console/m/<id:meeting_id>/feedback.pdf", reports_feedback.feedback_pdf_all, name="feedback-pdf-all"),
     path("console/m/<id:meeting_id>/history/<code:department>/", reports_views.console_history, name="console-history"),
     path("console/m/<id:meeting_id>/publish", reports_views.console_publish, name="console-publish"),
     path("console/m/<id:meeting_id>/void", reports_views.console_void, name="console-void"),

@@ -307,6 +307,18 @@ class Appeal(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # An optional attachment, kept under PRIVATE_ROOT (outside the static and media roots) and served only
+    # to organizers and auditors; its type is the one read from its content.
+    attachment_path = models.CharField(_("attachment file"), max_length=200, blank=True, editable=False)
+    attachment_name = models.CharField(_("attachment name"), max_length=200, blank=True)
+    attachment_type = models.CharField(
+        _("attachment type"),
+        max_length=20,
+        blank=True,
+        choices=[("application/pdf", "PDF"), ("image/jpeg", "JPEG"), ("image/png", "PNG")],
+    )
+    attachment_size = models.PositiveIntegerField(_("attachment size (bytes)"), null=True, blank=True)
+    attachment_sha256 = models.CharField(_("attachment SHA-256"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("appeal")

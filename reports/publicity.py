@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from appraisal.exceptions import Conflict, InvalidInput, NotFound, PermissionRef
 from meetings.models import Meeting
 from meetings.services import audit_record
 
+from . import attachments, notify
 from .models import Appeal, DepartmentContact, ResultSnapshot
 
 REASON_MAX = 2000
@@ -80,6 +82,7 @@ def publish(
             action="result.notice",
             details={"snapshot": snapshot.pk, "until": until.isoformat()},
         )
+        notify.on_commit_notice_started(snapshot)
         return snapshot
     notice = notice_of(meeting)
     open_appeals = Appeal.objects.filter(meeting=meeting, state=Appeal.State.OPEN).count()
@@ -143,9 +146,16 @@ def publish(
 
 @transaction.atomic
 def appeal_submit(
-    *, meeting: Meeting, department_code: str, reason: str, actor: AbstractBaseUser, ip: str | None
+    *,
+    meeting: Meeting,
+    department_code: str,
+    reason: str,
+    actor: AbstractBaseUser,
+    ip: str | None,
+    attachment: UploadedFile | None = None,
 ) -> Appeal:
-    """A department's contact appeals against the result under notice, for its own department only."""
+    """A department's contact appeals against the result under notice, for its own department only, with an
+    optional attachment (PDF, JPEG or PNG up to 10 MB, its type read from its content)."""
     contact = (
         DepartmentContact.objects.select_related("department").filter(user=actor, meeting=meeting).first()
         if actor.is_authenticated
@@ -157,16 +167,28 @@ def appeal_submit(
     notice = notice_of(meeting)
     if notice is None or notice.publicity_until is None or timezone.now() >= notice.publicity_until:
         raise Conflict(_("Appeals are taken only while the result is under public notice."), code="not_under_notice")
-    appeal = Appeal.objects.create(
-        meeting=meeting, snapshot=notice, department=contact.department, reason=text, created_by=actor
-    )
-    audit_record(
-        meeting=meeting,
-        actor=actor,
-        ip=ip,
-        action="appeal.submitted",
-        details={"appeal": appeal.pk, "department": department_code},
-    )
+    stored: dict = {}
+    if attachment is not None:
+        stored = attachments.store(attachment, meeting_id=meeting.pk, kind=attachments.checked(attachment))
+    try:  # should the appeal not be saved after all, its file goes too
+        appeal = Appeal.objects.create(
+            meeting=meeting, snapshot=notice, department=contact.department, reason=text, created_by=actor, **stored
+        )
+        audit_record(
+            meeting=meeting,
+            actor=actor,
+            ip=ip,
+            action="appeal.submitted",
+            details={
+                "appeal": appeal.pk,
+                "department": department_code,
+                "attachment": stored.get("attachment_sha256") or None,
+            },
+        )
+    except Exception:
+        if stored:
+            attachments.discard(stored["attachment_path"])
+        raise
     return appeal
 
 
@@ -197,6 +219,7 @@ def appeal_decide(
         action="appeal.decided",
         details={"appeal": appeal.pk, "decision": decision, "department": appeal.department.code},
     )
+    notify.on_commit_appeal_decided(appeal)
     return appeal
 
 

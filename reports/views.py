@@ -216,33 +216,6 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 
 @login_required
-def feedback_page(request: HttpRequest, meeting_id: int, department: str) -> HttpResponse:
-    """A department's feedback, for its contact (who lands here), organizers and auditors."""
-    from appraisal.exceptions import NotFound, PermissionRefused
-
-    from .api_publicity import feedback_for
-    from .feedback import contact_of
-
-    try:
-        data = feedback_for(request.user, meeting_id, department)
-    except (NotFound, PermissionRefused) as exc:
-        return render(request, "reports/public_none.html", {"message": exc.message}, status=exc.status_code)
-    for role in data["roles"].values():
-        if role["distribution"]:
-            peak = max(b["ballots"] for b in role["distribution"]) or 1
-            for i, b in enumerate(role["distribution"]):
-                b["height"] = round(60 * b["ballots"] / peak, 1)
-                b["y"] = round(70 - b["height"], 1)
-                b["x"] = 10 + i * 40
-    contact = contact_of(request.user, meeting_id)
-    return render(
-        request,
-        "reports/feedback.html",
-        {"feedback": data, "meeting_id": meeting_id, "contact": contact},
-    )
-
-
-@login_required
 def console_history(request: HttpRequest, meeting_id: int, department: str) -> HttpResponse:
     """A department's rank, final and flags over the cycles (SCORING.md 12), with a small chart of its rank."""
     from django.http import Http404

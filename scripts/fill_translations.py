@@ -21,7 +21,12 @@ def main() -> None:
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
     po.save()
-    missing = [e.msgid for e in po if not (e.msgstr or (e.msgid_plural and all(e.msgstr_plural.values())))]
+    # A fuzzy guess of makemessages is not compiled: it counts as missing.
+    missing = [
+        e.msgid
+        for e in po
+        if "fuzzy" in e.flags or not (e.msgstr or (e.msgid_plural and all(e.msgstr_plural.values())))
+    ]
     if missing:
         print("Untranslated:", *missing, sep="\n  ")
 

@@ -1,6 +1,8 @@
 """Each department's feedback (issue 16): the same data in the API and the page, its contact reaches
 nothing of another department and no ballot-level data, the distribution is withheld under 5 ballots."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 from guardian.shortcuts import assign_perm
@@ -82,3 +84,170 @@ def test_contact_reaches_nothing_else(published, api_client, client):
     assert own.status_code == 200 and foreign.status_code == 403
     assert not any(r in text for r in receipts) and not any(p in text for p in pseudonyms)
     assert "测试部门2" not in text  # nothing of another department
+
+
+def _pdf_text(content: bytes, tmp_path, name: str) -> str:
+    import subprocess
+
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(content)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_feedback_pdf_of_one_department_and_of_all(published, client, tmp_path):
+    import subprocess
+
+    from tests.reports.test_exports import ARTIFACTS
+
+    meeting, organizer, contact = published
+    client.force_login(contact)
+    own = client.get(f"/feedback/m/{meeting.pk}/D01/feedback.pdf")
+    foreign = client.get(f"/feedback/m/{meeting.pk}/D02/feedback.pdf")
+    every_as_contact = client.get(f"/console/m/{meeting.pk}/feedback.pdf")
+    client.force_login(organizer)
+    every = client.get(f"/console/m/{meeting.pk}/feedback.pdf")
+    api = client.get(f"/api/v1/meetings/{meeting.pk}/feedback/D01").json()
+
+    text = _pdf_text(own.content, tmp_path, "own")
+    all_text = _pdf_text(every.content, tmp_path, "all")
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(tmp_path / "own.pdf"), str(ARTIFACTS / "feedback")],
+        check=True,
+    )
+    assert own.status_code == 200 and own["Content-Type"] == "application/pdf"
+    assert foreign.status_code == 403 and every_as_contact.status_code == 404
+    assert "测试部门1" in text and "测试部门2" not in text
+    assert f"{Decimal(api['final']):.2f}" in text and api["final"] not in text  # 2 decimals for people
+    for role in api["roles"].values():
+        assert role["name"] in text
+    assert every.status_code == 200 and all(f"测试部门{i}" in all_text for i in (1, 2, 3))
+    assert all_text.count("考评结果反馈") == 3
+
+
+def _routes(resolver=None, prefix=""):
+    """Every route of the site as (name, route string), the admin's aside (a contact is not staff)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if not route.startswith("admin/"):
+                yield from _routes(entry, route)
+        elif isinstance(entry, URLPattern):
+            yield entry.name, route
+
+
+@pytest.fixture
+def appealed(published, settings, tmp_path):
+    """The result under notice, the contact's appeal with an attachment in, a voided ballot in the log."""
+    import datetime
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from reports.publicity import appeal_submit, publish
+
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    meeting, organizer, contact = published
+    from reports.services import snapshot_unpublish
+
+    snapshot_unpublish(meeting=meeting, actor=organizer, ip=None)
+    publish(
+        meeting=meeting,
+        stage="publicity",
+        until=timezone.now() + datetime.timedelta(days=2),
+        early_reason=None,
+        actor=organizer,
+        ip=None,
+    )
+    appeal = appeal_submit(
+        meeting=meeting,
+        department_code="D01",
+        reason="统计有误",
+        actor=contact,
+        ip=None,
+        attachment=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"),
+    )
+    return meeting, organizer, contact, appeal
+
+
+def test_a_contact_walking_every_page_api_and_export_sees_only_its_department(appealed, client):
+    """Every route of the site, GET as the contact: the public ones answer as they answer anyone; every other
+    one is refused, except the contact's own feedback (page, PDF, API) and appeals, which hold nothing of
+    another department and nothing at ballot level (no receipt, pseudonym, rater token or alias)."""
+    import re
+
+    from django.test import Client
+
+    from meetings.models import Presentation
+    from reports.models import ResultSnapshot
+    from voting.models import Ballot
+
+    meeting, _organizer, contact, appeal = appealed
+    client.force_login(contact)
+    anonymous = Client()
+    snapshot = ResultSnapshot.objects.filter(meeting=meeting).first()
+    other = Presentation.objects.get(meeting=meeting, department__code="D02")
+    values = {
+        "meeting_id": meeting.pk,
+        "snapshot_id": snapshot.pk,
+        "appeal_id": appeal.pk,
+        "presentation_id": other.pk,
+        "token": "not-a-card",
+        "role": "lead",
+        "fmt": ["json", "csv", "xlsx", "pdf"],
+        "run_id": 1,
+        "entry_id": 1,
+        "batch_id": 1,
+        "adjustment_id": 1,
+        "job_id": 1,
+        "sheet_id": "00000000-0000-0000-0000-000000000001",
+        "code": ["D01", "D02"],
+        "department": ["D01", "D02"],
+    }
+    secrets = set(Ballot.objects.values_list("receipt", flat=True)) | set(
+        Ballot.objects.values_list("pseudonym", flat=True)
+    )
+    own_routes = {
+        "feedback-page",
+        "feedback-pdf",
+        "feedback",
+        "appeals",
+        "console",
+        "password_change",
+        "password_change_done",
+    }
+    urls = []
+    for name, route in _routes():
+        variants = ["/" + route]
+        for key in re.findall(r"<(?:\w+:)?(\w+)>", route):
+            choices = values.get(key, 1)
+            choices = choices if isinstance(choices, list) else [choices]
+            variants = [
+                re.sub(rf"<(?:\w+:)?{key}>", str(choice), variant) for variant in variants for choice in choices
+            ]
+        urls += [(name, url) for url in variants]
+
+    seen = []
+    for name, url in urls:
+        response = client.get(url)
+        public = anonymous.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        seen.append((name, url, response.status_code))
+        if public.status_code == 200 or name in ("login", "home", "healthz", "set_language", "logout"):
+            assert response.status_code == public.status_code, (url, response.status_code, public.status_code)
+            continue
+        if name in own_routes and response.status_code == 200 and "D02" not in url:
+            text = body.decode("utf-8", "replace") if not body.startswith(b"%PDF") else body.decode("latin-1")
+            assert "测试部门2" not in text and "测试部门3" not in text, url
+            assert not any(secret in text for secret in secrets), url
+            continue
+        assert response.status_code in (302, 400, 401, 403, 404, 405), (url, response.status_code)
+        if response.status_code == 302:
+            assert response["Location"].startswith(("/accounts/login/", "/feedback/m/")), (url, response["Location"])
+
+    assert len(seen) >= 80  # every route, each format and both departments: 87 when written
+    reached = {name for name, url, code in seen if code == 200 and name in own_routes}
+    assert {"feedback-page", "feedback-pdf", "feedback", "appeals"} <= reached
+    assert ("appeal-attachment", f"/api/v1/meetings/{meeting.pk}/appeals/{appeal.pk}/attachment", 404) in seen

@@ -206,3 +206,146 @@ def test_console_says_a_four_eyes_request_waits(notice, client):
 
     assert "另一位组织人员" in page
     assert not ResultSnapshot.objects.filter(meeting=meeting, published_at__isnull=False).exists()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _appeal_with(api_client, meeting, upload, reason="得分统计有误，见附件"):
+    return api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals",
+        {"department": "D01", "reason": reason, "attachment": upload},
+        format="multipart",
+    )
+
+
+@pytest.fixture
+def under_notice(notice, api_client, settings, tmp_path):
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    meeting, organizer, contact = notice
+    api_client.force_authenticate(organizer)
+    publish(
+        api_client, meeting, {"stage": "publicity", "until": (timezone.now() + datetime.timedelta(days=3)).isoformat()}
+    )
+    api_client.force_authenticate(contact)
+    return notice
+
+
+def test_appeal_attachment_stored_privately_and_served_to_organizers_only(under_notice, api_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    meeting, organizer, _contact = under_notice
+    auditor = get_user_model().objects.create_user("auditor", password="pw-auditor-1")
+    assign_perm("meetings.audit_meeting", auditor, meeting)
+    appealed = _appeal_with(api_client, meeting, SimpleUploadedFile("统计表.pdf", PDF, content_type="application/pdf"))
+    url = appealed.json()["attachment"]["url"]
+    as_contact = api_client.get(url)
+    api_client.force_authenticate(organizer)
+    as_organizer = api_client.get(url)
+    api_client.force_authenticate(auditor)
+    as_auditor = api_client.get(url)
+    api_client.force_authenticate(None)
+    anonymous = api_client.get(url)
+
+    appeal = Appeal.objects.get()
+    stored = settings.PRIVATE_ROOT / appeal.attachment_path
+    assert appealed.status_code == 201, appealed.content
+    assert appealed.json()["attachment"]["type"] == "application/pdf"
+    assert stored.read_bytes() == PDF and settings.PRIVATE_ROOT in stored.parents
+    assert as_contact.status_code == 404 and anonymous.status_code in (401, 403)
+    for response in (as_organizer, as_auditor):
+        assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
+        assert response["Content-Type"] == "application/pdf" and response["X-Content-Type-Options"] == "nosniff"
+        assert "attachment" in response["Content-Disposition"]
+    entry = meeting.audit_entries.get(action="appeal.submitted")
+    assert entry.details["attachment"] == appeal.attachment_sha256
+
+
+def test_appeal_attachment_refusals_change_nothing(under_notice, api_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    meeting, _organizer, _contact = under_notice
+    oversized = _appeal_with(
+        api_client, meeting, SimpleUploadedFile("big.pdf", PDF + b"0" * (10 * 1024 * 1024), "application/pdf")
+    )
+    renamed = _appeal_with(api_client, meeting, SimpleUploadedFile("scan.pdf", PNG, "application/pdf"))
+    wrong_claim = _appeal_with(api_client, meeting, SimpleUploadedFile("scan.png", PNG, "application/pdf"))
+    script = _appeal_with(api_client, meeting, SimpleUploadedFile("x.pdf", b"<script>alert(1)</script>", "text/html"))
+    empty = _appeal_with(api_client, meeting, SimpleUploadedFile("x.pdf", b"", "application/pdf"))
+    not_a_file = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals",
+        {"department": "D01", "reason": "x", "attachment": "%PDF-"},
+        format="json",
+    )
+
+    assert (oversized.status_code, oversized.json()["code"]) == (413, "too_large")
+    for response in (renamed, wrong_claim, script, empty, not_a_file):
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["path"] == "attachment"
+    assert Appeal.objects.count() == 0
+    assert not (settings.PRIVATE_ROOT / "appeals").exists() or not any((settings.PRIVATE_ROOT / "appeals").rglob("*.*"))
+
+
+def test_appeal_page_form_takes_reason_and_attachment(under_notice, client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    meeting, _organizer, contact = under_notice
+    client.force_login(contact)
+    page = client.get(f"/feedback/m/{meeting.pk}/D01/")
+    sent = client.post(
+        f"/feedback/m/{meeting.pk}/D01/",
+        {
+            "reason": "第三项评分有误",
+            "attachment": SimpleUploadedFile("照片.jpg", b"\xff\xd8\xff\xe0" + b"0" * 40, "image/jpeg"),
+        },
+        follow=True,
+    )
+    refused = client.post(
+        f"/feedback/m/{meeting.pk}/D01/",
+        {"reason": "再申诉", "attachment": SimpleUploadedFile("a.jpg", PNG, "image/jpeg")},
+        follow=True,
+    )
+
+    assert 'enctype="multipart/form-data"' in page.content.decode()
+    appeal = Appeal.objects.get()
+    assert appeal.reason == "第三项评分有误" and appeal.attachment_type == "image/jpeg"
+    assert "第三项评分有误" in sent.content.decode() and "照片.jpg" in sent.content.decode()
+    assert refused.status_code == 200 and Appeal.objects.count() == 1
+    assert "a.jpg" in refused.content.decode()  # the refusal says which file and why
+
+
+def test_contacts_hear_of_the_notice_and_the_decision_by_mail(
+    notice, api_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    meeting, organizer, contact = notice
+    other = get_user_model().objects.create_user("d02", password="pw-contact-2")
+    contact_grant(meeting=meeting, user=other, department_code="D02", email="d02@example.cn", actor=None, ip=None)
+    from reports.models import DepartmentContact
+
+    DepartmentContact.objects.filter(user=contact).update(email="d01@example.cn")
+    api_client.force_authenticate(organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(
+            api_client,
+            meeting,
+            {"stage": "publicity", "until": (timezone.now() + datetime.timedelta(days=3)).isoformat()},
+        )
+    noticed = sorted(m.to[0] for m in mailoutbox)
+    api_client.force_authenticate(contact)
+    appeal = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "统计有误"}, format="json"
+    ).json()
+    api_client.force_authenticate(organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(
+            f"/api/v1/meetings/{meeting.pk}/appeals/{appeal['id']}/decision",
+            {"decision": "upheld", "reason": "经复核，第三项漏计"},
+            format="json",
+        )
+
+    assert noticed == ["d01@example.cn", "d02@example.cn"]
+    assert "公示" in mailoutbox[0].subject and f"/feedback/m/{meeting.pk}/" in mailoutbox[0].body
+    decided = mailoutbox[2:]
+    assert [m.to for m in decided] == [["d01@example.cn"]]
+    assert "经复核，第三项漏计" in decided[0].body
