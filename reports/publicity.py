@@ -91,6 +91,14 @@ def publish(
             _("%(n)d appeal(s) are still open: decide them before the final publication.") % {"n": open_appeals},
             code="appeals_open",
         )
+    if notice is not None:
+        latest = ResultSnapshot.objects.filter(meeting=meeting).order_by("-computed_at", "-id").first()
+        if latest is not None and latest.pk != notice.pk and latest.digest != notice.digest:
+            # An upheld appeal changed the result: what becomes final must have been under notice itself.
+            raise Conflict(
+                _("The result has changed since it was put under notice: publish the new result for notice first."),
+                code="changed_since_notice",
+            )
     early = None
     if notice is not None and notice.publicity_until and timezone.now() < notice.publicity_until:
         if not (early_reason or "").strip():

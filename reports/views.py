@@ -293,7 +293,16 @@ def console_publish(request: HttpRequest, meeting_id: int) -> HttpResponse:
                 actor=request.user,
                 ip=client_ip(request),
             ),
-            _("The appeal is decided."),
+            _("The appeal is decided.")
+            + (
+                " "
+                + _(
+                    "Upheld: now take the action it calls for (a void, an adjustment or a component correction), "
+                    "run the aggregation again and publish the new result for notice."
+                )
+                if request.POST.get("decision") == "upheld"
+                else ""
+            ),
         )
     else:
         try:

@@ -52,7 +52,7 @@ def feedback_page(request: HttpRequest, meeting_id: int, department: str) -> Htt
         if role["distribution"]:
             peak = max(b["ballots"] for b in role["distribution"]) or 1
             for i, b in enumerate(role["distribution"]):
-                b["height"] = round(60 * b["ballots"] / peak, 1)
+                b["height"] = round(54 * b["ballots"] / peak, 1)  # room above the tallest bar for its count
                 b["y"] = round(70 - b["height"], 1)
                 b["x"] = 10 + i * 40
     snapshot = ResultSnapshot.objects.get(pk=data["snapshot"])

@@ -349,3 +349,39 @@ def test_contacts_hear_of_the_notice_and_the_decision_by_mail(
     decided = mailoutbox[2:]
     assert [m.to for m in decided] == [["d01@example.cn"]]
     assert "经复核，第三项漏计" in decided[0].body
+
+
+def test_upheld_appeal_changes_the_result_which_goes_under_notice_again(notice, api_client):
+    meeting, organizer, contact = notice
+    until = (timezone.now() + datetime.timedelta(days=3)).isoformat()
+    api_client.force_authenticate(organizer)
+    first = publish(api_client, meeting, {"stage": "publicity", "until": until}).json()
+    api_client.force_authenticate(contact)
+    appeal = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals", {"department": "D01", "reason": "漏计加分"}, format="json"
+    ).json()
+    api_client.force_authenticate(organizer)
+    api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/appeals/{appeal['id']}/decision",
+        {"decision": "upheld", "reason": "属实，加 1.5 分"},
+        format="json",
+    )
+    adjusted = api_client.post(
+        f"/api/v1/meetings/{meeting.pk}/adjustments",
+        {"department": "D01", "points": "1.5", "reason": "申诉属实，补记加分"},
+        format="json",
+    )
+    stale = publish(api_client, meeting, {"stage": "final", "early_reason": "申诉已处理"})
+    snapshot_compute(meeting=meeting)
+    unnoticed = publish(api_client, meeting, {"stage": "final", "early_reason": "申诉已处理"})
+    second = publish(api_client, meeting, {"stage": "publicity", "until": until})
+    final = publish(api_client, meeting, {"stage": "final", "early_reason": "更正后无异议，提前定稿"})
+
+    assert adjusted.status_code == 201, adjusted.content
+    assert stale.status_code == 409 and unnoticed.status_code == 409
+    assert unnoticed.json()["code"] == "changed_since_notice"
+    assert second.status_code == 200 and second.json()["snapshot"] != first["snapshot"]
+    assert final.status_code == 200 and final.json()["stage"] == "final"
+    published = ResultSnapshot.objects.get(meeting=meeting, published_at__isnull=False)
+    row = next(r for r in published.rows if r["department"] == "D01")
+    assert published.pk == second.json()["snapshot"] and row["adjustments"] == "1.5000"
