@@ -8,7 +8,7 @@ DEMO_DB := demo-data/demo.sqlite3
 # The demo's own secrets, drawn on first use and kept beside its database: never the public defaults,
 # so that not even the demo's pseudonyms can be recomputed by whoever reads this file (docs/architecture.md).
 DEMO_SECRETS := demo-data/secrets.env
-DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1 \
+DEMO_ENV := DATABASE_URL=sqlite:///$(DEMO_DB) REDIS_URL= DEBUG=1 PRIVATE_ROOT=demo-data/private \
 	SECRET_KEY=$$(sed -n 's/^SECRET_KEY=//p' $(DEMO_SECRETS)) \
 	BALLOT_PSEUDONYM_KEY=$$(sed -n 's/^BALLOT_PSEUDONYM_KEY=//p' $(DEMO_SECRETS))
 TEST_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_URL=redis://127.0.0.1:6379/1 DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=1
@@ -33,7 +33,7 @@ services:
 demo: $(BIN)/.runtime
 	mkdir -p demo-data
 	test -s $(DEMO_SECRETS) || $(BIN)/python -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(48)); print('BALLOT_PSEUDONYM_KEY=' + secrets.token_urlsafe(48))" > $(DEMO_SECRETS)
-	rm -f $(DEMO_DB)
+	rm -rf $(DEMO_DB) demo-data/private
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v0
 	$(DEMO_ENV) $(BIN)/python manage.py demo_setup data/sample-meeting.json
 	$(DEMO_ENV) $(BIN)/python manage.py simulate_ballots 1

@@ -5,6 +5,7 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,23 @@ from meetings.models import Meeting, Presentation
 from reports.publicity import appeal_submit, contact_grant, publish
 
 CONTACT_PASSWORD = "kaoping-department"  # noqa: S105 - a demo login, printed for the user
+
+
+def _statement(department: str) -> bytes:
+    """A one-page statement (情况说明) for the demo appeal's attachment."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    from appraisal.pdf import cjk_font
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.setFont(cjk_font(), 14)
+    page.drawString(72, 760, f"{department}：关于考评结果的情况说明")
+    page.drawString(72, 730, "本部门全年完成重点任务 12 项，其中 3 项获上级表彰，请求复核。")
+    page.save()
+    return out.getvalue()
 
 
 class Command(BaseCommand):
@@ -35,8 +53,13 @@ class Command(BaseCommand):
             user, _created = User.objects.get_or_create(username=f"dept-{code.lower()}")
             user.password = hashed
             user.save(update_fields=["password"])
-            contact_grant(meeting=meeting, user=user, department_code=code, email="", actor=organizer, ip=None)
             contacts.append((user, presentation.department))
+        for index, (user, department) in enumerate(contacts):
+            # The two contacts printed below have an address: the demo's mail (the console) shows what they get.
+            email = f"{user.username}@example.cn" if index in (0, len(contacts) - 1) else ""
+            contact_grant(
+                meeting=meeting, user=user, department_code=department.code, email=email, actor=organizer, ip=None
+            )
         publish(
             meeting=meeting,
             stage="publicity",
@@ -52,6 +75,7 @@ class Command(BaseCommand):
             reason="本部门认为部分评委打分与实际工作不符，请求复核。",
             actor=user,
             ip=None,
+            attachment=SimpleUploadedFile("情况说明.pdf", _statement(department.name), "application/pdf"),
         )
         self.stdout.write(
             self.style.SUCCESS(f"Meeting {meeting.pk} is under public notice for 7 days; one appeal is open.")
