@@ -47,9 +47,15 @@ class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
 
             return wrapper
 
+        def contacts_view(request, model_admin, meeting_id):
+            from reports.admin_contacts import contacts_view as view  # the reports app owns contacts
+
+            return view(request, model_admin, meeting_id)
+
         return [
             path("<id:meeting_id>/panel/", wrap(admin_views.panel_view), name="meetings_meeting_panel"),
             path("<id:meeting_id>/copy/", wrap(admin_views.copy_view), name="meetings_meeting_copy"),
+            path("<id:meeting_id>/contacts/", wrap(contacts_view), name="meetings_meeting_contacts"),
             path("template/<str:kind>.xlsx", wrap(admin_views.template_view), name="meetings_meeting_template"),
             *super().get_urls(),
         ]

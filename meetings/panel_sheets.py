@@ -368,3 +368,78 @@ def component_rows(
     if problems:
         raise SheetInvalid(problems)
     return out
+
+
+CONTACT_COLUMNS = {
+    "department": ["department", "部门代码", "部门", "被考评部门", "部门名称"],
+    "username": ["username", "用户名", "账号", "登录名"],
+    "email": ["email", "邮箱", "电子邮箱", "e-mail"],
+}
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    row: int
+    department: str
+    username: str
+    email: str
+
+
+def contact_rows(header: list[str], rows: list[tuple[int, dict]], *, departments: dict[str, str]) -> list[ContactRow]:
+    """Rows of a sheet of department contacts (被考评部门联络员); ``departments`` maps codes and names on the
+    meeting's agenda to codes. One account per row, each account once."""
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    columns = map_columns(header, CONTACT_COLUMNS, {"department", "username"})
+    if not rows:
+        raise SheetInvalid([problem(None, None, _("The sheet has no rows."))])
+    username_ok = UnicodeUsernameValidator()
+    problems: list[dict] = []
+    out: list[ContactRow] = []
+    seen: dict[str, int] = {}
+    for number, values in rows:
+        given = str(values.get(columns["department"]) or "").strip()
+        code = departments.get(given)
+        username = str(values.get(columns["username"]) or "").strip()
+        email = str(values.get(columns["email"]) or "").strip() if "email" in columns else ""
+        if code is None:
+            problems.append(
+                problem(
+                    number,
+                    columns["department"],
+                    _('"%(name)s" is not on this meeting\'s agenda.') % {"name": given},
+                )
+            )
+        try:
+            if not username or len(username) > 150:
+                raise ValidationError("length")
+            username_ok(username)
+        except ValidationError:
+            problems.append(
+                problem(
+                    number,
+                    columns["username"],
+                    _("A user name: at most 150 letters, digits and @ . + - _ only."),
+                )
+            )
+        else:
+            if username.lower() in seen:
+                problems.append(
+                    problem(
+                        number,
+                        columns["username"],
+                        _("Listed twice (also row %(row)d).") % {"row": seen[username.lower()]},
+                    )
+                )
+            seen.setdefault(username.lower(), number)
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                problems.append(problem(number, columns["email"], _("Not an e-mail address.")))
+        out.append(ContactRow(row=number, department=code or "", username=username, email=email))
+    if problems:
+        raise SheetInvalid(problems)
+    return out

@@ -263,3 +263,45 @@ def contact_revoke(*, contact: DepartmentContact, actor: AbstractBaseUser | None
     details = {"user": contact.user.get_username(), "department": contact.department.code}
     contact.delete()
     audit_record(meeting=meeting, actor=actor, ip=ip, action="contact.revoked", details=details)
+
+
+@transaction.atomic
+def contacts_import(*, meeting: Meeting, rows: list, actor: AbstractBaseUser, ip: str | None) -> list[dict]:
+    """Grant each row's account its department (a sheet of contacts, checked by panel_sheets.contact_rows).
+
+    An account that does not exist yet is created with a random initial password, returned once for the
+    admin to hand over; an existing account keeps its password. An account with any other right (staff, or
+    organizer or auditor of this meeting) is refused: a contact reaches its department and nothing else."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    from meetings.permissions import can_read
+
+    User = get_user_model()
+    existing = {u.get_username().lower(): u for u in User.objects.filter(username__in=[r.username for r in rows])}
+    refused = [
+        {
+            "path": f"row {r.row}",
+            "message": _("%(user)s has other rights: a contact's account may have none.") % {"user": r.username},
+        }
+        for r in rows
+        if (u := existing.get(r.username.lower())) is not None
+        and (u.is_staff or u.is_superuser or can_read(u, meeting))
+    ]
+    if refused:
+        raise InvalidInput(_("Some accounts cannot be contacts."), errors=refused)
+    issued = []
+    for r in rows:
+        user = existing.get(r.username.lower())
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(r.username, email=r.email, password=password)
+        contact = contact_grant(
+            meeting=meeting, user=user, department_code=r.department, email=r.email, actor=actor, ip=ip
+        )
+        issued.append(
+            {"username": user.get_username(), "department": contact.department, "email": r.email, "password": password}
+        )
+    return issued
