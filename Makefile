@@ -62,6 +62,7 @@ bench: $(BIN)/.dev services
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/burst.py
+	$(BIN)/python bench/uploads.py
 	scripts/ensure-system-packages
 	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/report.py

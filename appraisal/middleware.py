@@ -78,3 +78,82 @@ def database_unavailable(request, exception):
     response["Cache-Control"] = "no-store"
     response._has_been_logged = True  # logged above; django.request would add an error per request
     return response
+
+
+def _networks(entries):
+    import ipaddress
+
+    out = []
+    for entry in entries:
+        entry = entry.strip()
+        if entry:
+            out.append(ipaddress.ip_network(entry, strict=False))
+    return out
+
+
+class TrustedProxyMiddleware:
+    """The client's address behind the reverse proxies we trust (TRUSTED_PROXIES: addresses or networks).
+
+    When the connection comes from a trusted proxy, X-Forwarded-For is read from the right, skipping trusted
+    proxies, and the first address that is not one is the client: every later step (the rater throttle, the
+    login lockout, the audit log) sees the phone's address, not the proxy's. From anyone else the header is
+    ignored, so a client cannot pick its own address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.trusted = _networks(getattr(settings, "TRUSTED_PROXIES", []))
+
+    def _trusted(self, address: str) -> bool:
+        import ipaddress
+
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def __call__(self, request):
+        peer = request.META.get("REMOTE_ADDR", "")
+        if self.trusted and self._trusted(peer):
+            chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+            client = peer
+            for address in reversed(chain):
+                client = address
+                if not self._trusted(address):
+                    break
+            if client != peer:
+                import ipaddress
+
+                try:
+                    client = str(ipaddress.ip_address(client))
+                except ValueError:
+                    client = peer  # garbage in the header: keep the proxy's own address
+                request.META["REMOTE_ADDR"] = client
+        return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """Cache-Control: no-store on every answer to a signed-in user or an API client with an account's token
+    (organizers, auditors, department contacts, admins): no shared or browser cache keeps a ranking under
+    review or an appeal. Public answers and the rater path keep their own caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        credentials = request.META.get("HTTP_AUTHORIZATION", "")
+        private = (
+            # An organizer's API token; a rater's card (Authorization: Rater) keeps the rater path's own headers.
+            (credentials and not credentials.startswith("Rater "))
+            or request.path.startswith(("/console/", "/feedback/", "/admin/", "/accounts/"))
+            or (user is not None and user.is_authenticated)
+        )
+        if private and "no-store" not in response.get("Cache-Control", ""):
+            from django.utils.cache import patch_cache_control
+
+            if response.get("Cache-Control", "").startswith("public"):
+                del response["Cache-Control"]
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -186,3 +186,30 @@ class Grade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.points})"
+
+
+class LoginLockout(models.Model):
+    """Failed sign-ins (or password-reset requests) of one user name from one address, and until when that
+    pair waits (appraisal.login). Keyed on both, so that wrong guesses from elsewhere never lock a user out
+    and a hall behind one address is not blocked for everyone by one person's typos; an admin lifts it."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("sign-in")
+        RESET = "reset", _("password reset")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.LOGIN)
+    address = models.CharField(_("address"), max_length=45)
+    username = models.CharField(_("user name"), max_length=254)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    locked_until = models.DateTimeField(_("waits until"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sign-in lockout")
+        verbose_name_plural = _("sign-in lockouts")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "address", "username"], name="lockout_one_per_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.address}"

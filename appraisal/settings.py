@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "appraisal.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "appraisal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -116,7 +117,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "appraisal.middleware.DatabaseUnavailableMiddleware",
+    "appraisal.middleware.PrivateResponsesMiddleware",
 ]
+
+# Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses or networks, e.g.
+# "127.0.0.1,10.0.0.0/8"). Empty: REMOTE_ADDR is the client, and the header is ignored.
+TRUSTED_PROXIES = [p for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 
 # Benchmarks mount their baseline views beside the real ones (bench/urls.py).
 ROOT_URLCONF = os.environ.get("ROOT_URLCONF", "appraisal.urls")

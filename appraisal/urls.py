@@ -1,12 +1,13 @@
 """Root URLs: the one module that knows every app."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from appraisal import views as appraisal_views
 from appraisal.converters import CodeConverter, IdConverter
-from appraisal.login import RateLimitedLoginView
+from appraisal.login import RateLimitedLoginView, RateLimitedPasswordResetView, password_reset_enabled
 from meetings import api as meetings_api
 from reports import api as reports_api
 from reports import api_publicity as publicity_api
@@ -98,6 +99,25 @@ api_v1 = [
     path("public/meetings/<id:meeting_id>/results", reports_api.PublicResultsApi.as_view(), name="public-results"),
 ]
 
+password_reset_urls = [
+    path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
 urlpatterns = [
     path("", reports_views.home, name="home"),
     path("healthz", appraisal_views.healthz, name="healthz"),
@@ -139,7 +159,11 @@ urlpatterns = [
     path("projector/m/<id:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
     path("results/m/<id:meeting_id>/", reports_views.public_results, name="public-results"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # Password reset mails a link: offered only where mail is configured, and throttled per address.
+    *(password_reset_urls if password_reset_enabled() else []),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -54,7 +54,14 @@ def main() -> None:
                 stop.wait(min(delay, 0.05))
                 continue
             try:
-                status = request(holder, host, port, "GET", spec["live"], headers={"If-None-Match": '"x"'})
+                status = request(
+                    holder,
+                    host,
+                    port,
+                    "GET",
+                    spec["live"],
+                    headers={"If-None-Match": '"x"', "Authorization": f"Rater {token}"},
+                )
                 polls["n"] += 1
                 polls["errors"] += status >= 500
             except (OSError, http.client.HTTPException):

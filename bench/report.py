@@ -209,6 +209,37 @@ def browser_section() -> list[str]:
     ]
 
 
+def uploads_section() -> list[str]:
+    path = RESULTS / "uploads.json"
+    if not path.exists():
+        return ["_Not run yet: `make bench`._", ""]
+    data = json.loads(path.read_text())
+    quiet, busy = data["quiet"], data["with_bombs"]
+    lines = [
+        "Command: `make bench` (runs `bench/uploads.py`): gunicorn with 4 workers; wrk polls the live state",
+        "with a rater's card (200 connections, 10 s); ballots are sent one after another. Measured quietly, then",
+        f"while {data['uploaders']} clients keep uploading the shared-strings bomb of issue 17 "
+        f"({data['bomb_bytes'] // 1024} KB, six million strings declared) to the survey import.",
+        "",
+        "| | live poll 304 (req/s) | live poll p99 (ms) | ballot p50 (ms) | ballot p99 (ms) | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, run in (("quiet", quiet), ("with four bomb uploads", busy)):
+        lines.append(
+            f"| {name} | {run['live_304']['rps']:,} | {run['live_304']['p99_ms']} | {run['ballot']['p50_ms']} | "
+            f"{run['ballot']['p99_ms']} | {run['live_304']['errors'] + run['ballot']['errors']} |"
+        )
+    uploads = data["uploads"]
+    lines += [
+        "",
+        f"Uploads answered meanwhile: {uploads['n']:,} ({', '.join(f'{k}: {v:,}' for k, v in uploads['statuses'].items())}),",
+        f"median {uploads['median_s']} s each: the bomb is refused from its zip directory and the first bytes of its",
+        "parts (appraisal/sheets.py) before openpyxl reads it, so no worker spends a gigabyte or thirty seconds on it.",
+        "",
+    ]
+    return lines
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -228,6 +259,9 @@ def main() -> None:
         "## In the browser: slow 3G and the projector (issue 7)",
         "",
         *browser_section(),
+        "## Four hostile uploads during voting (issue 17)",
+        "",
+        *uploads_section(),
         "## The rater's form page weight (issue 4)",
         "",
         *page_weight_section(),

@@ -18,6 +18,7 @@ from typing import IO
 from django.utils.translation import gettext as _
 
 from appraisal.numbers import decimal_from_input
+from appraisal.sheets import SheetRefused, cell_text, code_problem, look_alike, xlsx_guard
 
 MAX_ROWS = 20000
 MAX_BYTES = 10 * 1024 * 1024
@@ -57,7 +58,34 @@ def read_rows(fileobj: IO[bytes], filename: str) -> tuple[list[str], list[tuple[
         raise SheetInvalid([problem(None, None, _("The file is empty."))])
     if filename.lower().endswith(".csv"):
         return _read_csv(data)
-    return _read_xlsx(data)
+    try:
+        xlsx_guard(data)
+    except SheetRefused as exc:
+        raise SheetInvalid([problem(None, None, str(exc))]) from exc
+    try:
+        return _read_xlsx(data)
+    except SheetInvalid:
+        raise
+    except Exception as exc:  # broken worksheet XML surfaces while rows are read, in many kinds
+        raise SheetInvalid(
+            [
+                problem(
+                    None, None, _("The workbook cannot be read (%(error)s). Save it again as .xlsx.") % {"error": exc}
+                )
+            ]
+        ) from exc
+
+
+HEADER_SEARCH_ROWS = 10
+
+
+def _header_at(rows: list[list[str]], *, found_only: bool = False) -> int | None:
+    """The index of the header row: the first with two or more filled cells, so that a merged title row
+    above it (2021年度测评人员名单) is passed over; the first row when none has."""
+    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if sum(1 for c in cells if c) >= 2:
+            return index
+    return None if found_only else 0
 
 
 def _read_csv(data: bytes):
@@ -83,12 +111,15 @@ def _read_csv(data: bytes):
     ]
     if nul_cells:
         raise SheetInvalid(nul_cells)
-    header = [h.strip() for h in rows[0]]
+    start = _header_at([[cell_text(c) for c in cells] for cells in rows[:HEADER_SEARCH_ROWS]])
+    header = [cell_text(h) for h in rows[start]]
     out = []
-    for number, cells in enumerate(rows[1:], start=2):
-        values = {header[i]: cell.strip() for i, cell in enumerate(cells) if i < len(header) and cell.strip()}
+    for number, cells in enumerate(rows[start + 1 :], start=start + 2):
+        values = {header[i]: cell_text(cell) for i, cell in enumerate(cells) if i < len(header) and cell_text(cell)}
         if values:
             out.append((number, values))
+            if len(out) > MAX_ROWS:
+                raise SheetInvalid([problem(number, None, _("At most %(n)d rows.") % {"n": MAX_ROWS})])
     return header, out
 
 
@@ -103,15 +134,24 @@ def _read_xlsx(data: bytes):
         ) from exc
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows()
-    try:
-        header_cells = next(rows)
-    except StopIteration:
-        raise SheetInvalid([problem(None, None, _("The sheet is empty."))]) from None
-    header = [str(c.value).strip() if c.value is not None else "" for c in header_cells]
+    leading = []
+    for cells in rows:
+        leading.append([cell_text(str(c.value)) if getattr(c, "value", None) is not None else "" for c in cells])
+        if _header_at(leading, found_only=True) is not None or len(leading) >= HEADER_SEARCH_ROWS:
+            break
+    if not leading:
+        raise SheetInvalid([problem(None, None, _("The sheet is empty."))])
+    start = _header_at(leading)
+    header = leading[start]
     problems, out = [], []
-    for number, cells in enumerate(rows, start=2):
-        if number > MAX_ROWS + 1:
-            raise SheetInvalid([problem(number, None, _("At most %(n)d rows.") % {"n": MAX_ROWS})])
+
+    # Rows read past the header while looking for it are data rows, read again below.
+    def pending():
+        for cells in leading[start + 1 :]:
+            yield [type("Cell", (), {"value": v or None, "data_type": "s"})() for v in cells]
+        yield from rows
+
+    for number, cells in enumerate(pending(), start=start + 2):
         values = {}
         for index, cell in enumerate(cells):
             if index >= len(header) or not header[index]:
@@ -125,11 +165,14 @@ def _read_xlsx(data: bytes):
             if isinstance(value, float):
                 value = Decimal(repr(value))
             if isinstance(value, str):
-                value = value.strip()
+                value = cell_text(value)
             if value not in (None, ""):
                 values[header[index]] = value
         if values:
             out.append((number, values))
+            # Only rows with values count: a styled empty cell far below the data is no row.
+            if len(out) > MAX_ROWS:
+                raise SheetInvalid([problem(number, None, _("At most %(n)d rows.") % {"n": MAX_ROWS})])
     if problems:
         raise SheetInvalid(problems)
     return header, out
@@ -274,15 +317,25 @@ def department_rows(
         code = str(values.get(columns["code"]) or "").strip()
         name = str(values.get(columns["name"]) or "").strip()
         category = categories.get(str(values.get(columns["category"]) or "").strip())
-        if not code or not all(ch.isalnum() or ch in "_-." for ch in code) or len(code) > 50:
-            problems.append(
-                problem(number, columns["code"], _("A code may contain letters, digits, '_', '-' and '.' only."))
-            )
+        if message := code_problem(code):
+            problems.append(problem(number, columns["code"], message))
         elif code in existing_codes:
             problems.append(problem(number, columns["code"], _("This department is already in the meeting.")))
         elif code in seen:
             problems.append(
                 problem(number, columns["code"], _("Listed twice (also row %(row)d).") % {"row": seen[code]})
+            )
+        elif clash := look_alike([*sorted(existing_codes), *seen, code]).get(code):
+            problems.append(
+                problem(
+                    number,
+                    columns["code"],
+                    _(
+                        '"%(code)s" looks like the department code "%(other)s": codes must differ in more than '
+                        "look-alike letters."
+                    )
+                    % {"code": code, "other": clash},
+                )
             )
         seen.setdefault(code, number)
         if not name or len(name) > 200:

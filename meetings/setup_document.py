@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from appraisal.numbers import decimal_from_input
 from appraisal.rules import rank_count
+from appraisal.sheets import code_problem, look_alike
 
 MAX_SEATS_PER_ENTRY = 5000
 MAX_SEATS_TOTAL = 20000
@@ -131,9 +132,16 @@ class _Checker:
 
     def code(self, value, path: str) -> str:
         value = self.text(value, path, max_length=50)
-        if value and not all(ch.isalnum() or ch in "_-." for ch in value):
-            self.error(path, _("A code may contain letters, digits, '_', '-' and '.' only."))
+        if value and (message := code_problem(value)):
+            self.error(path, message)
         return value
+
+    def look_alike(self, items: list[tuple[str, str]], message: str) -> None:
+        """Codes that differ from another only by look-alike characters or case (D01, DO1, d01)."""
+        clashes = look_alike([key for _path, key in items if key])
+        for path, key in items:
+            if key in clashes:
+                self.error(path, message % {"code": key, "other": clashes[key]})
 
     def integer(self, value, path: str, *, minimum: int, maximum: int) -> int | None:
         number = decimal_from_input(value)
@@ -234,6 +242,10 @@ def validate_setup_document(document) -> SetupDocument:
             c.error(f"{path}.category", _('Unknown category "%(code)s".') % {"code": category})
         departments.append((code, name, category))
     c.unique([(f"departments[{i}].code", d[0]) for i, d in enumerate(departments)], _("Duplicate department code."))
+    c.look_alike(
+        [(f"departments[{i}].code", d[0]) for i, d in enumerate(departments)],
+        _('"%(code)s" looks like the department code "%(other)s": codes must differ in more than look-alike letters.'),
+    )
     department_codes = {d[0] for d in departments}
 
     meeting_raw = (

@@ -7,6 +7,7 @@ sheet and row it came from.
 from __future__ import annotations
 
 import datetime
+import io
 from decimal import Decimal
 from typing import IO
 
@@ -14,7 +15,11 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
+from appraisal.sheets import SheetRefused, cell_text, xlsx_guard
+
 from .setup_document import SetupInvalid
+
+MAX_BYTES = 10 * 1024 * 1024  # a setup workbook of 73 departments and 300 seats is under 100 KB
 
 LIST_SHEETS: dict[str, list[str]] = {
     "categories": ["code", "name"],
@@ -75,13 +80,14 @@ def _cell_value(cell, where: str, problems: list[dict]):
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, str):
-        value = value.strip()
+        value = cell_text(value)
         return value or None
     return value
 
 
 def _rows(sheet, title: str, problems: list[dict]) -> tuple[list[str], list[tuple[int, dict]]]:
-    if sheet.max_row > MAX_ROWS:
+    # A worksheet without a <dimension> element has no max_row until it is read: the rows are counted below.
+    if (sheet.max_row or 0) > MAX_ROWS:
         problems.append({"path": title, "message": _("At most %(n)d rows.") % {"n": MAX_ROWS}})
         return [], []
     rows = sheet.iter_rows()
@@ -95,6 +101,9 @@ def _rows(sheet, title: str, problems: list[dict]) -> tuple[list[str], list[tupl
         headers.append(HEADER_ALIASES.get(raw, raw.lower()))
     out = []
     for row_no, row in enumerate(rows, start=2):
+        if len(out) > MAX_ROWS:
+            problems.append({"path": title, "message": _("At most %(n)d rows.") % {"n": MAX_ROWS}})
+            return [], []
         values = {}
         for column, (header, cell) in enumerate(zip(headers, row, strict=False), start=1):
             if not header:
@@ -108,7 +117,35 @@ def _rows(sheet, title: str, problems: list[dict]) -> tuple[list[str], list[tupl
 
 
 def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
-    """Read a setup workbook. Returns the document and, per JSON path, the sheet row it came from."""
+    """Read a setup workbook. Returns the document and, per JSON path, the sheet row it came from.
+
+    Whatever the file holds, the answer is the document or SetupInvalid with its problems: a file refused
+    before parsing (appraisal.sheets.xlsx_guard), or one whose XML breaks while it is read, says so."""
+    data = fileobj.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SetupInvalid(
+            [{"path": "", "message": _("The file is larger than %(n)d MB.") % {"n": MAX_BYTES // 2**20}}]
+        )
+    try:
+        xlsx_guard(data)
+    except SheetRefused as exc:
+        raise SetupInvalid([{"path": "", "message": str(exc)}]) from exc
+    try:
+        return _workbook_to_document(io.BytesIO(data))
+    except SetupInvalid:
+        raise
+    except Exception as exc:  # broken worksheet XML surfaces while rows are read, in many kinds
+        raise SetupInvalid(
+            [
+                {
+                    "path": "",
+                    "message": _("The workbook cannot be read (%(error)s). Save it again as .xlsx.") % {"error": exc},
+                }
+            ]
+        ) from exc
+
+
+def _workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -150,6 +187,18 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
             parts = dotted.split(".")
             for part in parts[:-1]:
                 target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    break
+            if not isinstance(target, dict) or isinstance(target.get(parts[-1]), dict):
+                # "reward" beside "reward.top_percent", or "title.sub" beside "title": one must go.
+                problems.append(
+                    {
+                        "path": f"{key}!{row_no}",
+                        "message": _('The key "%(key)s" clashes with another row that sets part of it.')
+                        % {"key": dotted},
+                    }
+                )
+                continue
             target[parts[-1]] = value
             locations[f"{key}.{dotted}"] = f"{key}!{row_no}"
         if key == "meeting" and isinstance(section.get("final"), dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import defaultdict
 from decimal import Decimal
 from xml.sax.saxutils import escape as xml_escape
@@ -236,9 +237,13 @@ def flag_words(flags: list[str], missing_roles: list[str] | None = None) -> str:
     return "; ".join(out)
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def neutralise(value):
-    """A text cell starting with = + - @ (or a control character) must not become a formula in Excel."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A text cell starting with = + - @ (or a control character) must not become a formula in Excel. A
+    plain number (a negative adjustment, -2.5000) is no formula and stays a number."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -160,7 +160,16 @@ def _snapshot_store_inputs(*, snapshot: ResultSnapshot, ballots_sha256: str) -> 
 
 @transaction.atomic
 def aggregation_request(*, meeting: Meeting, actor: AbstractBaseUser | None, ip: str | None) -> AggregationRun:
-    """Record an aggregation run and enqueue it once the transaction commits."""
+    """Record an aggregation run and enqueue it once the transaction commits.
+
+    Requests for one meeting merge: while a run is queued, a new request is that run (it reads every ballot
+    from scratch when it starts), so a meeting has at most one run queued beside the one running, and ten
+    impatient clicks cost one aggregation, not ten that crowd out other meetings' runs."""
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk", flat=True).get()
+    queued = AggregationRun.objects.filter(meeting=meeting, state=AggregationRun.State.QUEUED).order_by("pk").first()
+    if queued is not None:
+        audit_record(meeting=meeting, actor=actor, ip=ip, action="aggregation.merged", details={"run": queued.pk})
+        return queued
     run = AggregationRun.objects.create(
         meeting=meeting,
         requested_by=actor if actor and actor.is_authenticated else None,

@@ -51,9 +51,10 @@ def _fresh_cache():
 
     cache.clear()
     selectors._local_live.clear()
+    selectors._public_memo.clear()
+    selectors._token_memo.clear()
     selectors._form_memo.clear()
     throttle._exceeded_memo.clear()
-    throttle._seen_memo.clear()
     yield
 
 

@@ -19,17 +19,17 @@ class RaterThrottled(Exception):
 
 
 def rater_lookup(token: str, ip: str) -> Rater | None:
-    """The active seat of a token; None when unknown or revoked. Raises RaterThrottled."""
-    over_limit = throttle.failures_exceeded(ip)
+    """The active seat of a token; None when unknown or revoked. Raises RaterThrottled for an unknown token
+    from an address past its failure limit. A valid token is never refused, whatever others guessed from
+    the same address: tokens carry 130 random bits, so the throttle only keeps guessers from eating the
+    hall's capacity and tells their scripts to back off (429 with Retry-After)."""
     rater = rater_by_token(token)
     if rater is None:
+        over_limit = throttle.failures_exceeded(ip)
         throttle.failure_record(ip)
         if over_limit:
             raise RaterThrottled
         return None
-    seen_before = throttle.token_seen(token)
-    if over_limit and not seen_before:
-        raise RaterThrottled
     return rater
 
 

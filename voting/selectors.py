@@ -336,6 +336,45 @@ _local_live: dict[int, tuple[float, dict]] = {}
 LOCAL_LIVE_SECONDS = 1.0
 
 
+_public_memo: dict[int, tuple[float, bool]] = {}
+_token_memo: dict[str, tuple[float, int | None]] = {}
+PUBLIC_MEMO_SECONDS = 5.0
+TOKEN_MEMO_SECONDS = 60.0
+
+
+def meeting_public(meeting_id: int) -> bool:
+    """Whether anyone may follow the meeting: not a rehearsal, and its result published. Remembered a few
+    seconds per process: two thousand phones poll."""
+    from reports.models import ResultSnapshot
+
+    now = time.monotonic()
+    memo = _public_memo.get(meeting_id)
+    if memo is not None and now - memo[0] < PUBLIC_MEMO_SECONDS:
+        return memo[1]
+    public = ResultSnapshot.objects.filter(
+        meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
+    ).exists()
+    _public_memo[meeting_id] = (now, public)
+    return public
+
+
+def token_meeting(token: str, ip: str) -> int | None:
+    """The meeting of a rater's card (the live poll's credential), remembered a minute per process; unknown
+    tokens count against the address as every other look-up does (voting.throttle)."""
+    from .authentication import rater_lookup
+
+    key = rater_token_hash(token)
+    now = time.monotonic()
+    memo = _token_memo.get(key)
+    if memo is not None and now - memo[0] < TOKEN_MEMO_SECONDS:
+        return memo[1]
+    rater = rater_lookup(token, ip)
+    meeting_id = rater.meeting_id if rater is not None else None
+    if rater is not None and len(_token_memo) < 100_000:
+        _token_memo[key] = (now, meeting_id)
+    return meeting_id
+
+
 def meeting_live_state(meeting_id: int) -> dict | None:
     """The tiny state every phone polls: which presentation is open. Cached; the cache is optional."""
     now = time.monotonic()

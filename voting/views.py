@@ -216,6 +216,22 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
     return _private(render(request, "voting/sheet.html", context))
 
 
+def _may_follow(request: HttpRequest, meeting_id: int) -> bool:
+    """A rater of the meeting (its card in `Authorization: Rater TOKEN`), or an organizer or auditor."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Rater "):
+        try:
+            return selectors.token_meeting(header[6:].strip(), request.META.get("REMOTE_ADDR", "")) == meeting_id
+        except RaterThrottled:
+            return False
+    if request.user.is_authenticated:
+        from meetings.permissions import can_read
+
+        meeting = Meeting.objects.filter(pk=meeting_id).first()
+        return meeting is not None and can_read(request.user, meeting)
+    return False
+
+
 # Read-only: exempt from CSRF so that any other method gets its 405 rather than a CSRF 403 page.
 @csrf_exempt
 @require_http_methods(["GET", "HEAD"])
@@ -225,7 +241,9 @@ def live_state(request: HttpRequest, meeting_id: int) -> HttpResponse:
     A plain view, not DRF: two thousand phones poll it every few seconds.
     """
     state = selectors.meeting_live_state(meeting_id)
-    if state is None:
+    if state is None or not (selectors.meeting_public(meeting_id) or _may_follow(request, meeting_id)):
+        # A meeting that is not public reveals nothing, not even that it exists, to anyone but its raters,
+        # organizers and auditors.
         return JsonResponse(error_body(_("No such meeting."), "not_found"), status=404)
     etag = f'"{state["etag"]}"'
     response = HttpResponseNotModified() if request.headers.get("If-None-Match") == etag else JsonResponse(state)

@@ -57,15 +57,78 @@ def test_pages_carry_a_strict_content_security_policy(client, path):
 
 @pytest.mark.django_db
 def test_login_rate_limited_after_repeated_failures(client):
+    """Issue 17: the pair (address, user name) waits, with growing delays; the right password is refused
+    while it waits, on the console's login and the admin's."""
+    from django.utils import timezone
+
+    from appraisal.login import FREE_FAILURES
+    from appraisal.models import LoginLockout
+
     get_user_model().objects.create_user("kaohe", password="right-password-123")
-    for _ in range(10):
+    for _ in range(FREE_FAILURES):
         assert client.post("/accounts/login/", {"username": "kaohe", "password": "wrong"}).status_code == 200
 
     refused = client.post("/accounts/login/", {"username": "kaohe", "password": "right-password-123"})
     admin_refused = client.post("/admin/login/", {"username": "kaohe", "password": "right-password-123"})
+    LoginLockout.objects.update(locked_until=timezone.now())  # the first wait is over
+    client.post("/accounts/login/", {"username": "kaohe", "password": "wrong again"})
+    longer = client.post("/accounts/login/", {"username": "kaohe", "password": "right-password-123"})
 
     assert refused.status_code == 429 and admin_refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 30
+    assert 30 < int(longer["Retry-After"]) <= 60 and longer.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_login_wait_binds_one_address_and_one_user_and_an_admin_lifts_it(admin_client):
+    from django.test import Client
+
+    from appraisal.models import LoginLockout
+
+    get_user_model().objects.create_user("kaohe", password="right-password-123")
+    get_user_model().objects.create_user("other", password="other-password-123")
+    client = Client()
+    for _ in range(10):
+        client.post("/accounts/login/", {"username": "kaohe", "password": "wrong"})
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3").post(
+        "/accounts/login/", {"username": "kaohe", "password": "right-password-123"}
+    )
+    same_hall_other_user = Client().post("/accounts/login/", {"username": "other", "password": "other-password-123"})
+    waiting = client.post("/accounts/login/", {"username": "kaohe", "password": "right-password-123"})
+    lock = LoginLockout.objects.get(username="kaohe")
+    admin_client.post(
+        "/admin/appraisal/loginlockout/", {"action": "lift", "_selected_action": [lock.pk]}, REMOTE_ADDR="10.9.9.9"
+    )
+    lifted = client.post("/accounts/login/", {"username": "kaohe", "password": "right-password-123"})
+
+    assert elsewhere.status_code == 302 and same_hall_other_user.status_code == 302
+    assert waiting.status_code == 429
+    assert lifted.status_code == 302 and not LoginLockout.objects.filter(username="kaohe").exists()
+
+
+def test_password_reset_is_off_without_mail(client):
+    assert client.get("/accounts/password_reset/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.urls_with_reset")
+def test_password_reset_requests_are_capped_per_address(mailoutbox):
+    from django.test import Client
+
+    from appraisal.login import RESET_PER_HOUR
+
+    get_user_model().objects.create_user("kaohe", email="kaohe@example.cn", password="right-password-123")
+
+    def ask(address):
+        return Client(REMOTE_ADDR=address).post("/accounts/password_reset/", {"email": "kaohe@example.cn"})
+
+    answers = [ask("192.0.2.1").status_code for _ in range(RESET_PER_HOUR + 2)]
+    elsewhere = ask("192.0.2.99")
+
+    assert answers == [302] * RESET_PER_HOUR + [429, 429]
+    assert elsewhere.status_code == 302
+    assert len(mailoutbox) == RESET_PER_HOUR + 1
 
 
 @pytest.mark.django_db

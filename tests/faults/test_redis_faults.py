@@ -51,7 +51,7 @@ def test_redis_stopped_during_voting(redis_control, meeting_setup):
     redis_control["stop"]()
 
     statuses = [put(rater, token, presentation).status_code for token in tokens[:5]]
-    live = rater.get(f"/api/v1/meetings/{meeting.pk}/live").status_code
+    live = rater.get(f"/api/v1/meetings/{meeting.pk}/live", HTTP_AUTHORIZATION=f"Rater {tokens[0]}").status_code
     home = rater.get(f"/r/{tokens[0]}/").status_code
     console = organizer.get(f"/console/m/{meeting.pk}/").status_code
     started = time.monotonic()

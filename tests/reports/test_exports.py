@@ -166,3 +166,13 @@ def test_void_by_receipt_audited_and_stops_counting(organizer_api, voted_meeting
 
 def test_pdftoppm_available_for_the_pdf_check():
     assert shutil.which("pdftoppm") and shutil.which("pdffonts")
+
+
+def test_csv_formula_guard_leaves_numbers_as_numbers(snapshot):
+    snapshot.rows[0]["adjustments"] = "-2.5000"
+    snapshot.rows[0]["name"] = "-2+3"
+
+    text = exports.to_csv(snapshot)
+
+    assert ",-2.5000," in text and "'-2.5000" not in text
+    assert "'-2+3" in text

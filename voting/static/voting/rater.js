@@ -29,6 +29,7 @@
   var etag = null, openIds = body.dataset.open;
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
+    headers.Authorization = "Rater " + body.dataset.token;  /* a meeting not yet public answers its raters only */
     fetch(body.dataset.liveUrl, { headers: headers, cache: "no-store" }).then(function (r) {
       if (r.status === 304) return null;
       if (!r.ok) return null;
