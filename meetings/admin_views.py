@@ -18,7 +18,7 @@ from appraisal.exceptions import DomainError
 
 from .cards import cards_pdf
 from .models import Meeting, PanelImport, Rater
-from .panel_sheets import DEPARTMENT_COLUMNS, PANEL_COLUMNS, SheetInvalid
+from .panel_sheets import CONTACT_COLUMNS, DEPARTMENT_COLUMNS, PANEL_COLUMNS, SheetInvalid
 from .services import meeting_copy, panel_import_commit, panel_import_preview
 
 
@@ -107,15 +107,33 @@ def panel_view(request, model_admin, meeting_id: int):
     return render(request, "admin/meetings/panel.html", context)
 
 
+TEMPLATES = ("setup", "raters", "departments", "contacts")
+
+
 def template_view(request, model_admin, kind: str):
+    """A blank sheet to start from, each at its own URL: the whole setup workbook, the rater panel, the
+    departments, the department contacts. Any other name is a 404."""
     from openpyxl import Workbook
 
+    if kind not in TEMPLATES:
+        raise Http404(_("No such template."))
     workbook = Workbook()
     sheet = workbook.active
-    if kind == "departments":
+    if kind == "setup":
+        from appraisal.parsers import loads_exact
+
+        from .setup_workbook import blank_setup_workbook
+
+        example = loads_exact((settings.BASE_DIR / "data" / "sample-meeting.json").read_text(encoding="utf-8"))
+        workbook = blank_setup_workbook(example)
+    elif kind == "departments":
         sheet.title = "部门"
         sheet.append([aliases[1] for aliases in DEPARTMENT_COLUMNS.values()])
         sheet.append(["D01", "区委办公室", "党群部门"])
+    elif kind == "contacts":
+        sheet.title = "联络员"
+        sheet.append([aliases[1] for aliases in CONTACT_COLUMNS.values()])
+        sheet.append(["D01", "lianluo-d01", "d01@example.cn"])
     else:
         sheet.title = "评委"
         sheet.append([aliases[1] for aliases in PANEL_COLUMNS.values()])

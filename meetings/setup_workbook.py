@@ -385,3 +385,53 @@ def final_from_sheet(final: dict) -> dict:
 
 def _plain(value):
     return str(value) if isinstance(value, Decimal) else value
+
+
+def blank_setup_workbook(example: dict) -> Workbook:
+    """The setup workbook an admin starts from: every sheet, Chinese sheet names and column names, and one
+    example row per list (taken from ``example``, a whole setup document). It reads back as it is."""
+    one = {key: value for key, value in example.items() if key in ("cycle", "meeting")}
+    for key in ("categories", "departments", "raters", "components"):
+        if example.get(key):
+            one[key] = example[key][:1]
+    # A role scored by points and one scored by grades (等次), one criterion each, so every sheet has a row.
+    scored = next(r for r in example["roles"] if not any(c.get("choices") for c in r.get("criteria", [])))
+    graded = next((r for r in example["roles"] if any(c.get("choices") for c in r.get("criteria", []))), None)
+    roles = [scored | {"criteria": scored["criteria"][:1]}]
+    if graded is not None:
+        criterion = next(c for c in graded["criteria"] if c.get("choices"))
+        roles.append(graded | {"criteria": [criterion | {"choices": criterion["choices"][:2]}]})
+    one["roles"] = roles
+    one["raters"] = [r for r in example.get("raters", []) if r.get("role") == scored["code"]][:1]
+    one["departments"] = [
+        d for d in example.get("departments", []) if d.get("category") == one["categories"][0]["code"]
+    ][:1]
+    workbook = document_to_workbook(one)
+    sheet_names = {english: chinese for chinese, english in SHEET_ALIASES.items()}
+    headers = {
+        "code": "代码",
+        "name": "名称",
+        "category": "部门类别",
+        "weight": "权重",
+        "trim": "去掉最高最低分个数",
+        "role": "评委类别",
+        "criterion": "指标",
+        "kind": "类型",
+        "max": "满分",
+        "step": "步长",
+        "label": "等次",
+        "points": "分值",
+        "count": "人数",
+        "department": "所在部门",
+        "key": "键",
+        "value": "值",
+    }
+    for sheet in workbook.worksheets:
+        english = sheet.title
+        sheet.title = sheet_names.get(english, english)
+        for cell in sheet[1]:
+            if english == "raters" and cell.value == "name":
+                cell.value = "姓名"
+            else:
+                cell.value = headers.get(cell.value, cell.value)
+    return workbook

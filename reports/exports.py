@@ -217,6 +217,8 @@ def _verify_analysis(document: dict, config: dict, totals, official) -> list[str
 def _mark(row: dict) -> str:
     if row["reward"]:
         return _("Commended (通报表扬)")
+    if row.get("veto"):
+        return _("Admonition talk (诫勉谈话), one-vote veto (一票否决)")
     if row["admonition"]:
         return _("Admonition talk (诫勉谈话)")
     return ""
@@ -248,19 +250,35 @@ def neutralise(value):
     return value
 
 
+def names_of(snapshot: ResultSnapshot) -> dict[str, dict[str, str]]:
+    """Codes to the names people read: rater roles, categories and components of the snapshot's meeting."""
+    from appraisal.models import RaterRole
+    from meetings.models import Component
+
+    return {
+        "role": dict(RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).values_list("code", "name")),
+        "category": snapshot.config.get("categories", {}),
+        "component": dict(Component.objects.filter(meeting_id=snapshot.meeting_id).values_list("code", "name")),
+    }
+
+
 def ranking_table(snapshot: ResultSnapshot) -> tuple[list[str], list[list]]:
+    """The ranking as exports show it: names, not codes, in the headers and cells (the department code
+    stays in a column of its own); numbers with 4 decimals, as the API gives them."""
     roles = [r["code"] for r in snapshot.config["roles"]]
     components = [c["code"] for c in snapshot.config["components"]]
+    names = names_of(snapshot)
     header = [
         _("Rank"),
         _("Bottom rank"),
         _("Department code"),
         _("Department"),
         _("Category"),
-        *[_("Role score") + " " + code for code in roles],
+        *[_("%(role)s score") % {"role": names["role"].get(code, code)} for code in roles],
         _("Meeting score"),
-        *[_("Component") + " " + code for code in components],
+        *[names["component"].get(code, code) for code in components],
         _("Adjustments"),
+        _("One-vote veto"),
         _("Final score"),
         _("Result"),
         _("Notes"),
@@ -273,11 +291,12 @@ def ranking_table(snapshot: ResultSnapshot) -> tuple[list[str], list[list]]:
                 row["bottom_rank"],
                 row["department"],
                 row["name"],
-                row["category"],
+                names["category"].get(row["category"], row["category"]),
                 *[row["role_scores"][code]["score"] for code in roles],
                 row["meeting_score"],
                 *[row["components"].get(code) for code in components],
                 row["adjustments"],
+                _("yes") if row.get("veto") else "",
                 row["final"],
                 _mark(row),
                 flag_words(row["flags"], row.get("missing_roles")),
@@ -314,7 +333,7 @@ def to_xlsx(snapshot: ResultSnapshot, *, analysis: bool = False) -> bytes:
     for row in rows:
         cells = []
         for i, value in enumerate(row):
-            if i in numeric and isinstance(value, str):
+            if i in numeric and isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
                 cells.append(Decimal(value))
             else:
                 cells.append(neutralise(value))
@@ -407,16 +426,30 @@ def to_pdf(snapshot: ResultSnapshot, *, analysis: bool = False) -> bytes:
         author="Kaoping",
     )
     roles = [r["code"] for r in snapshot.config["roles"]]
-    header = [_("Rank"), _("Department"), _("Category"), *roles, _("Meeting score"), _("Final score"), _("Result")]
+    components = [c["code"] for c in snapshot.config["components"]]
+    names = names_of(snapshot)
+    header = [
+        _("Rank"),
+        _("Department"),
+        _("Category"),
+        *[names["role"].get(code, code) for code in roles],
+        _("Meeting score"),
+        *[names["component"].get(code, code) for code in components],
+        _("Adjustments"),
+        _("Final score"),
+        _("Result"),
+    ]
     data = [[para(h, cell_style) for h in header]]
     for row in snapshot.rows:
         data.append(
             [
                 row["rank"] if row["rank"] is not None else "-",
                 para(f"{row['department']} {row['name']}", cell_style),
-                para(row["category"], cell_style),
+                para(names["category"].get(row["category"], row["category"]), cell_style),
                 *[row["role_scores"][code]["score"] or "-" for code in roles],
                 row["meeting_score"] or "-",
+                *[row["components"].get(code) or "-" for code in components],
+                row["adjustments"] or "-",
                 row["final"] or "-",
                 para(_mark(row) or flag_words(row["flags"]), cell_style),
             ]

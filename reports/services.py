@@ -580,6 +580,23 @@ def rehearsal_enqueue(*, job: RehearsalJob) -> bool:
     return True
 
 
+def rehearsal_components_copy(*, source: Meeting, rehearsal: Meeting) -> int:
+    """The source's component scores (年度目标考核 …) into the rehearsal's components of the same code: without
+    them no department of a meeting with components would rank in its rehearsal."""
+    from meetings.models import Component
+
+    targets = dict(Component.objects.filter(meeting=rehearsal).values_list("code", "pk"))
+    copies = [
+        ComponentScore(component_id=targets[code], department_id=department_id, value=value)
+        for code, department_id, value in ComponentScore.objects.filter(component__meeting=source).values_list(
+            "component__code", "department_id", "value"
+        )
+        if code in targets
+    ]
+    ComponentScore.objects.bulk_create(copies)
+    return len(copies)
+
+
 def rehearsal_execute(*, job_id: int, progress: ProgressCallback | None = None) -> RehearsalJob:
     """Build the rehearsal in one transaction: on any failure nothing of it remains, and the job says why."""
     from meetings.services import meeting_rehearsal_create
@@ -598,6 +615,7 @@ def rehearsal_execute(*, job_id: int, progress: ProgressCallback | None = None) 
     try:
         with transaction.atomic():
             result = meeting_rehearsal_create(source=job.source, actor=actor, ip=None, audit_source=False)
+            rehearsal_components_copy(source=job.source, rehearsal=result.meeting)
             report(20)
             ballots = ballots_simulate(meeting=result.meeting)
             report(70)

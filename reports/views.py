@@ -41,6 +41,7 @@ from .analysis_tables import (
 )
 from .exports import flag_words
 from .models import Adjustment, AggregationRun, Appeal, ResultSnapshot, Veto
+from .templatetags.scores import score
 
 # The countdown's minutes as the console's number field sends them (ASCII digits, up to two decimals).
 MINUTES = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?")
@@ -157,6 +158,14 @@ def category_names(snapshot: ResultSnapshot) -> dict[str, str]:
     return snapshot.config.get("categories", {})
 
 
+def role_columns(snapshot: ResultSnapshot) -> list[dict]:
+    """The snapshot's rater roles in order, each with the name people read."""
+    from appraisal.models import RaterRole
+
+    names = dict(RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).values_list("code", "name"))
+    return [{**r, "name": names.get(r["code"], r["code"])} for r in snapshot.config["roles"]]
+
+
 def chart_rows(snapshot: ResultSnapshot) -> list[dict]:
     """Bars for the ranking chart, scaled to the meeting's full mark."""
     full = Decimal(snapshot.config["full_mark"])
@@ -193,7 +202,7 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
     }
     if snapshot is not None:
         context.update(
-            roles=snapshot.config["roles"],
+            roles=role_columns(snapshot),
             stale=services.snapshot_stale_reasons(snapshot),
             chart=chart_rows(snapshot),
             has_history=any("history" in row for row in snapshot.rows),
@@ -393,15 +402,18 @@ def console_adjust(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @login_required
 def console_audit(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    from .audit_words import action_words, details_words, meeting_names
+
     meeting = meeting_for(request.user, meeting_id, write=False)
+    names = meeting_names(meeting)
+    entries = [
+        {"entry": e, "action": action_words(e.action), "details": details_words(e.details, names)}
+        for e in meeting.audit_entries.order_by("-seq")
+    ]
     return render(
         request,
         "reports/console_audit.html",
-        {
-            "meeting": meeting,
-            "entries": meeting.audit_entries.order_by("-seq"),
-            "problems": selectors.audit_problems(meeting),
-        },
+        {"meeting": meeting, "entries": entries, "problems": selectors.audit_problems(meeting)},
     )
 
 
@@ -420,6 +432,7 @@ def projector(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "i18n": {
                 "progress": _("%(closed)s of %(total)s departments scored"),
                 "notice": _("Under public notice until %(until)s."),
+                "page": _("page %(page)s of %(pages)s"),
             },
         },
     )
@@ -473,8 +486,15 @@ def projector_state(meeting: Meeting) -> dict:
                 "name": r["name"],
                 "category": category_names(published).get(r["category"], r["category"]),
                 "final": r["final"],
+                "final_shown": score(r["final"]),
                 "reward": r["reward"],
                 "admonition": r["admonition"],
+                # In words and a sign, not by colour alone: the hall may not tell red from green.
+                "mark": "★ " + _("Commended")
+                if r["reward"]
+                else "▼ " + (_("One-vote veto") if r.get("veto") else _("Admonition"))
+                if r["admonition"]
+                else "",
             }
             for r in published.rows
             if r["rank"] is not None
@@ -514,7 +534,7 @@ def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
         {
             "snapshot": snapshot,
             "meeting": snapshot.meeting,
-            "roles": snapshot.config["roles"],
+            "roles": role_columns(snapshot),
             "chart": chart_rows(snapshot),
             "rows": [
                 {

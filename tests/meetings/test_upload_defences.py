@@ -227,3 +227,31 @@ def test_uploads_through_the_api_answer_4xx_and_save_nothing(small_document, api
 
     assert all(400 <= code < 500 for _name, _url, code in statuses), statuses
     assert Meeting.objects.count() == 1 and Ballot.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_templates_each_at_their_own_url_and_an_unknown_name_is_404(admin_client):
+    from openpyxl import load_workbook
+
+    setup = admin_client.get("/admin/meetings/meeting/template/setup.xlsx")
+    others = {
+        k: admin_client.get(f"/admin/meetings/meeting/template/{k}.xlsx") for k in ("raters", "departments", "contacts")
+    }
+    unknown = admin_client.get("/admin/meetings/meeting/template/anything.xlsx")
+
+    workbook = load_workbook(io.BytesIO(setup.content))
+    titles = [sheet.title for sheet in workbook.worksheets]
+    document, _locations = workbook_to_document(io.BytesIO(setup.content))
+    assert setup.status_code == 200 and unknown.status_code == 404
+    assert titles == ["周期", "大会", "部门类别", "部门", "评委类别", "测评指标", "等次", "评委", "其他考核"]
+    for sheet in workbook.worksheets:
+        header = [c.value for c in sheet[1]]
+        assert all(h and not h.isascii() for h in header), (sheet.title, header)
+        assert sheet.max_row >= 2 or (sheet.title == "其他考核" and not document.get("components")), sheet.title
+    assert document["departments"] and document["roles"] and document["raters"]
+    assert all(r.status_code == 200 for r in others.values())
+    assert [c.value for c in load_workbook(io.BytesIO(others["contacts"].content)).active[1]] == [
+        "部门代码",
+        "用户名",
+        "邮箱",
+    ]

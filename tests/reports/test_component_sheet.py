@@ -87,3 +87,26 @@ def test_component_sheet_refused_for_another_meetings_user(city, api_client):
     )
 
     assert answer.status_code in (403, 404)
+
+
+def test_a_rehearsal_copies_the_component_scores_so_its_departments_rank(city, api_client):
+    from reports.models import RehearsalJob
+    from reports.services import rehearsal_execute
+
+    sheet = upload((ROOT / "data/city-components.csv").read_bytes(), "city-components.csv")
+    sheet_id = api_client.post(f"/api/v1/meetings/{city.pk}/component-sheets", {"file": sheet}, format="multipart")
+    api_client.post(f"/api/v1/meetings/{city.pk}/component-sheets/{sheet_id.json()['id']}/commit")
+    job = RehearsalJob.objects.create(source=city)
+
+    job = rehearsal_execute(job_id=job.pk)
+
+    assert job.state == "succeeded", job.error
+    copied = ComponentScore.objects.filter(component__meeting=job.rehearsal)
+    assert copied.count() == 22
+    assert sorted(copied.values_list("component__code", "department__code", "value")) == sorted(
+        ComponentScore.objects.filter(component__meeting=city).values_list(
+            "component__code", "department__code", "value"
+        )
+    )
+    ranked = [r for r in job.rehearsal.snapshots.first().rows if r["rank"] is not None]
+    assert len(ranked) == 11

@@ -38,12 +38,13 @@
       state.published.forEach(function (r) {
         var li = document.createElement("li");
         li.className = r.reward ? "reward" : r.admonition ? "admonition" : "";
-        [["rank", r.rank], ["n", r.name], ["c", r.category], ["f", r.final]].forEach(function (cell) {
+        [["rank", r.rank], ["n", r.name], ["c", r.category], ["f", r.final_shown], ["m", r.mark]].forEach(function (cell) {
           var span = document.createElement("span"); span.className = cell[0]; span.textContent = cell[1]; li.appendChild(span);
         });
         list.appendChild(li);
       });
       ranking.hidden = false;
+      showPage(false);  /* a poll redraws the list: stay on the page shown, on its own clock */
       var notice = document.querySelector("[data-notice]");
       notice.hidden = !state.notice_until;
       if (state.notice_until) notice.textContent = T.notice.replace("%(until)s", state.notice_until);
@@ -51,6 +52,24 @@
       ranking.hidden = true;
     }
   }
+  /* Every department in turn: the ranking pages through PAGE rows (two columns) every PAGE_SECONDS. */
+  var PAGE = 24, PAGE_SECONDS = 10, page = 0, pageShownAt = 0;
+  function showPage(restart) {
+    var items = document.querySelectorAll("[data-ranking-list] li");
+    var pages = Math.max(1, Math.ceil(items.length / PAGE));
+    if (page >= pages) page = 0;
+    items.forEach(function (li, i) { li.hidden = Math.floor(i / PAGE) !== page; });
+    var label = document.querySelector("[data-page]");
+    label.hidden = pages < 2;
+    label.textContent = T.page.replace("%(page)s", page + 1).replace("%(pages)s", pages);
+    if (restart !== false) pageShownAt = Date.now();
+  }
+  function turnPage() {
+    if (document.querySelector("[data-ranking]").hidden) return;
+    if (Date.now() - pageShownAt >= PAGE_SECONDS * 1000) { page += 1; showPage(); }
+  }
+  setInterval(turnPage, 1000);
+  if (!document.querySelector("[data-ranking]").hidden) showPage();
   function tick() {
     var el = document.querySelector("[data-countdown]");
     if (ends === null) { el.hidden = true; return; }
