@@ -157,7 +157,7 @@ urlpatterns = [
     path("console/m/<id:meeting_id>/paper/", reports_views.console_paper, name="console-paper"),
     path("projector/m/<id:meeting_id>/", reports_views.projector, name="projector"),
     path("projector/m/<id:meeting_id>/state.json", reports_views.projector_json, name="projector-json"),
-    path("results/m/<id:meeting_id>/", reports_views.public_results, name="public-results"),
+    path("results/m/<id:meeting_id>/", reports_views.public_results, name="public-results-page"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Json
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,8 @@ from .authentication import RaterThrottled, rater_lookup
 from .throttle import WINDOW_SECONDS
 
 FORM_FIELDS = {"csrfmiddlewaretoken", "idempotency_key", "next"}
+# 字号 for elderly raters (适老化): 标准, 大, 特大.
+TEXT_SIZES = [("m", gettext_lazy("standard")), ("l", gettext_lazy("large")), ("xl", gettext_lazy("extra large"))]
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -103,6 +106,7 @@ def _context(rater: Rater, view: selectors.RaterView, token: str, **extra) -> di
         "live_url": reverse("live", args=[meeting.pk]),
         "home_url": reverse("rater-home", args=[token]),
         "api_url": reverse("rater"),
+        "text_sizes": TEXT_SIZES,
         # What the page was rendered with, so that a change before the first poll answers is not missed.
         "open_ids": ",".join(str(p.id) for p in view.current),
         "i18n": {
@@ -212,8 +216,25 @@ def rater_sheet(request: HttpRequest, token: str) -> HttpResponse:
         saved_id=form_id(saved),
         full_mark=plain(rater.meeting.full_mark),
         open_state=Presentation.State.OPEN,
+        current_id=view.current[0].id if view.current else None,
     )
     return _private(render(request, "voting/sheet.html", context))
+
+
+@require_http_methods(["GET"])
+def rater_text_size(request: HttpRequest, token: str, size: str) -> HttpResponse:
+    """The 字号 switch (标准 / 大 / 特大): a plain link, no script; remembered on the phone for a year, and back
+    to the page it was chosen on. The card's own page checks the token."""
+    back = request.GET.get("back", "")
+    target = reverse("rater-home", args=[token])
+    if back == "sheet":
+        target = reverse("rater-sheet", args=[token])
+    elif form_id(back) is not None:
+        target = reverse("rater-form", args=[token, form_id(back)])
+    response = redirect(target)
+    if size in dict(TEXT_SIZES):
+        response.set_cookie("kp_text", size, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return _private(response)
 
 
 def _may_follow(request: HttpRequest, meeting_id: int) -> bool:

@@ -83,7 +83,7 @@
       var step = parseFloat(input.step), max = parseFloat(input.max);
       slider.hidden = false;
       box.querySelectorAll(".step").forEach(function (b) {
-        b.hidden = false;
+        b.classList.remove("idle"); b.removeAttribute("tabindex");
         b.addEventListener("click", function () {
           var v = parseFloat(input.value);
           if (isNaN(v)) v = max;
