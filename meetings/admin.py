@@ -7,7 +7,7 @@ from guardian.admin import GuardedModelAdmin
 from appraisal.models import Category, Criterion, Department, Grade, RaterRole
 
 from . import admin_views
-from .admin_formula import MeetingForm
+from .admin_formula import FORMULA_FIELDS, TIE_BREAK_FIELDS, MeetingForm
 from .admin_setup import ReadOnlyAdminMixin, SetupAdminMixin, scheme_meetings
 from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation
 
@@ -26,7 +26,43 @@ class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
 
     change_form_template = "admin/meetings/meeting_change_form.html"
     form = MeetingForm
-    exclude = ["final"]  # edited through MeetingForm's formula fields and band rows
+    # The meeting's rules grouped as an organizing department reads them; "final" is edited through the
+    # formula fields and band rows, the tie-break order through ordered role choices.
+    fieldsets = [
+        (_("Meeting"), {"fields": ["title", "date", "mode", "scheme", "previous", "rehearsal_of", "created_at"]}),
+        (
+            _("Scores and ranking"),
+            {"fields": ["full_mark", "meeting_weight", "rank_within_category", *TIE_BREAK_FIELDS]},
+        ),
+        (
+            _("Commendation and admonition"),
+            {
+                "fields": [
+                    "reward_top",
+                    "reward_top_percent",
+                    "reward_min_score",
+                    "admonition_bottom",
+                    "admonition_bottom_percent",
+                    "admonition_below",
+                    "streak_rule",
+                ]
+            },
+        ),
+        (
+            _("Ballot rules"),
+            {
+                "fields": [
+                    "excellent_quota_criterion",
+                    "excellent_quota_grade",
+                    "excellent_quota_max_percent",
+                    "invalid_uniform",
+                    "invalid_uniform_min",
+                ]
+            },
+        ),
+        (_("Comprehensive appraisal formula (综合考核)"), {"fields": FORMULA_FIELDS, "classes": ["collapse"]}),
+        (_("Publication"), {"fields": ["four_eyes", "countdown_ends_at"]}),
+    ]
     list_display = ["title", "date", "mode", "rank_within_category", "rehearsal_of", "panel_link", "created_at"]
     list_filter = ["mode", "date"]
     search_fields = ["title"]

@@ -27,12 +27,36 @@ class MeetingForm(forms.ModelForm):
         label=_("base"), required=False, help_text=_('"meeting" (the meeting score) or a component code')
     )
 
+    # The quota's criterion and grade, chosen by name among the scheme's graded criteria (the model keeps codes).
+    excellent_quota_criterion = forms.ChoiceField(label=_("excellent quota: criterion"), required=False)
+    excellent_quota_grade = forms.ChoiceField(label=_("excellent quota: grade"), required=False)
+
     class Meta:
         model = Meeting
         fields = "__all__"  # noqa: DJ007 - the admin chooses the fields (and leaves out "final")
+        widgets = {"tie_break_roles": forms.HiddenInput()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        scheme = self.instance.scheme if self.instance and self.instance.pk else None
+        roles = list(scheme.roles.order_by("order", "code").values_list("code", "name")) if scheme else []
+        order = list(self.instance.tie_break_roles or []) if scheme else []
+        for i in range(1, TIE_BREAK_SLOTS + 1):
+            field = self.fields[f"tie_break_{i}"]
+            field.choices = [("", "–"), *roles]
+            field.initial = order[i - 1] if i <= len(order) else ""
+        if "tie_break_roles" in self.fields:
+            self.fields["tie_break_roles"].required = False
+        graded, grades = [("", "–")], {}
+        if scheme:
+            from appraisal.models import Grade
+
+            for grade in Grade.objects.filter(criterion__role__scheme=scheme).select_related("criterion__role"):
+                criterion = grade.criterion
+                graded.append((criterion.code, f"{criterion.name}（{criterion.role.name}）"))
+                grades.setdefault(grade.code, grade.label)
+        self.fields["excellent_quota_criterion"].choices = list(dict(graded).items())
+        self.fields["excellent_quota_grade"].choices = [("", "–"), *grades.items()]
         final = (self.instance.final or {}) if self.instance and self.instance.pk else {}
         self.fields["formula"].initial = final.get("formula", "weighted_sum")
         self.fields["base"].initial = final.get("base", "")
@@ -49,6 +73,13 @@ class MeetingForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        # The tie-break order from the ordered choices, each role once.
+        chosen = [data.get(f"tie_break_{i}") for i in range(1, TIE_BREAK_SLOTS + 1)]
+        order = [code for code in chosen if code]
+        if len(order) != len(set(order)):
+            self.add_error("tie_break_1", _("Each role may come once in the tie-break order."))
+        data["tie_break_roles"] = order
+        self.instance.tie_break_roles = order
         if data.get("formula") != "base_times_coefficients":
             self.instance.final = None
             return data
@@ -115,7 +146,24 @@ def _coefficient_fields() -> dict[str, forms.Field]:
     return fields
 
 
+TIE_BREAK_SLOTS = 5
+
+
+def _tie_break_fields() -> dict[str, forms.Field]:
+    return {
+        f"tie_break_{i}": forms.ChoiceField(
+            label=_("tie-break: role %(n)d") % {"n": i},
+            required=False,
+            help_text=_("Equal final scores are ordered by these roles' scores, first role first.") if i == 1 else "",
+        )
+        for i in range(1, TIE_BREAK_SLOTS + 1)
+    }
+
+
 # Declared on the class, so that the admin lays them out like the model's own fields.
+MeetingForm.base_fields.update(_tie_break_fields())
+MeetingForm.declared_fields.update(_tie_break_fields())
 MeetingForm.base_fields.update(_coefficient_fields())
 MeetingForm.declared_fields.update({k: v for k, v in MeetingForm.base_fields.items() if k.startswith("coefficient_")})
 FORMULA_FIELDS = ["formula", "base", *_coefficient_fields()]
+TIE_BREAK_FIELDS = list(_tie_break_fields())

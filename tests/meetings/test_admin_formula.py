@@ -63,3 +63,27 @@ def test_switching_to_the_weighted_sum_clears_the_formula_only_when_the_weights_
     # The components carry no weights: the weighted sum is refused by the setup rules; nothing changes.
     assert Meeting.objects.get(pk=city.pk).final is not None
     assert Decimal(Meeting.objects.get(pk=city.pk).meeting_weight) == Decimal(1)
+
+
+@pytest.fixture
+def district(sample_document):
+    return meeting_import(document=sample_document, actor=None).meeting
+
+
+def test_tie_break_is_an_ordered_choice_of_role_names_and_the_quota_a_choice(admin_client, district):
+    url = f"/admin/meetings/meeting/{district.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    data = page_data(admin_client, url) | {"tie_break_1": "public", "tie_break_2": "leadership", "tie_break_3": ""}
+    saved = admin_client.post(url, data)
+    twice = admin_client.post(url, page_data(admin_client, url) | {"tie_break_1": "veteran", "tie_break_2": "veteran"})
+
+    district.refresh_from_db()
+    assert '<option value="leadership">四大班子领导</option>' in page or "四大班子领导</option>" in page
+    assert "总体评价（群众代表）" in page and ">优秀</option>" in page
+    assert 'name="tie_break_roles"' not in page or 'type="hidden" name="tie_break_roles"' in page
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert district.tie_break_roles == ["public", "leadership"]
+    assert twice.status_code == 200 and district.tie_break_roles == ["public", "leadership"]
+    assert AuditEntry.objects.filter(meeting=district, action="setup.changed").count() == 1
+    for heading in ("计分与排名", "表扬与诫勉", "测评规则"):
+        assert heading in page
