@@ -41,7 +41,9 @@ def test_pages_and_exports_show_names_and_pages_two_decimals(sample_document, tm
     User = get_user_model()
     organizer = User.objects.create_user("kaohe", password="pw-kaohe-1")
     assign_perm("meetings.organize_meeting", organizer, meeting)
-    adjustment_add(meeting=meeting, department_code="D02", points=Decimal("-2.5"), reason="通报批评一次", actor=organizer, ip=None)
+    adjustment_add(
+        meeting=meeting, department_code="D02", points=Decimal("-2.5"), reason="通报批评一次", actor=organizer, ip=None
+    )
     veto_set(meeting=meeting, department_code="D05", reason="发生重大安全事故", actor=organizer, ip=None)
     snapshot = snapshot_compute(meeting=meeting)
     snapshot_publish(meeting=meeting, actor=organizer, ip=None)
