@@ -104,7 +104,34 @@ def panel_view(request, model_admin, meeting_id: int):
             messages.error(request, exc.message)
         else:
             context["pending"] = pending
+            context["preview"] = preview_table(meeting, pending)
     return render(request, "admin/meetings/panel.html", context)
+
+
+def preview_table(meeting: Meeting, pending: PanelImport) -> dict:
+    """The checked rows as the admin reads them: headed columns, roles, departments and categories by name."""
+    from appraisal.models import Category, Department
+
+    rows = pending.rows[:200]
+    if pending.kind == PanelImport.Kind.RATERS:
+        roles = dict(meeting.scheme.roles.values_list("code", "name"))
+        departments = dict(Department.objects.filter(scheme_id=meeting.scheme_id).values_list("code", "name"))
+        header = [_("row"), _("rater role"), _("seats"), _("name"), _("recused from")]
+        body = [
+            [
+                r["row"],
+                roles.get(r["role"], r["role"]),
+                r["count"],
+                r["name"] or "–",
+                departments.get(r["department"], "–"),
+            ]
+            for r in rows
+        ]
+    else:
+        categories = dict(Category.objects.filter(scheme_id=meeting.scheme_id).values_list("code", "name"))
+        header = [_("row"), _("code"), _("name"), _("category")]
+        body = [[r["row"], r["code"], r["name"], categories.get(r["category"], r["category"])] for r in rows]
+    return {"header": header, "rows": body}
 
 
 TEMPLATES = ("setup", "raters", "departments", "contacts")

@@ -124,13 +124,41 @@ class PaperEntryAdmin(admin.ModelAdmin):
     list_display = ["seat_no", "presentation", "state", "first_by", "second_by", "resolved_by", "updated_at"]
     list_filter = ["state", "presentation__meeting"]
     list_select_related = ["presentation__department", "first_by", "second_by", "resolved_by"]
-    exclude = ["pseudonym"]
+    # The entries as the form reads them ("总体评价：一般"), not as JSON with codes.
+    exclude = ["pseudonym", "first_scores", "second_scores"]
+    readonly_fields = ["first_entry", "second_entry"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("first entry"))
+    def first_entry(self, obj):
+        return scores_words(obj.role, obj.first_scores)
+
+    @admin.display(description=_("second entry"))
+    def second_entry(self, obj):
+        return scores_words(obj.role, obj.second_scores)
+
+
+def scores_words(role, scores: dict | None) -> str:
+    """A ballot's scores by criterion and grade name: "工作实绩：55；总体评价：好"."""
+    if not scores:
+        return "–"
+    from appraisal.models import Criterion
+
+    criteria = {c.code: c for c in Criterion.objects.filter(role=role).prefetch_related("grades")}
+    out = []
+    for code, value in scores.items():
+        criterion = criteria.get(code)
+        if criterion is None:
+            out.append(f"{code}：{value}")
+            continue
+        labels = {g.code: g.label for g in criterion.grades.all()}
+        out.append(f"{criterion.name}：{labels.get(str(value), value)}")
+    return "；".join(out)
 
 
 @admin.register(SurveyBatch)

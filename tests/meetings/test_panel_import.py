@@ -180,6 +180,8 @@ def test_admin_panel_page_previews_then_downloads_cards(admin_client, meeting):
 
     assert "群众代表" in page
     assert checked.status_code == 200 and str(pending.pk) in checked.content.decode()
+    preview = checked.content.decode().split("<thead>", 1)[1]
+    assert "<th>评委类别</th>" in preview and "<td>群众代表</td>" in preview and "<td>public</td>" not in preview
     assert confirmed["Content-Type"] == "application/pdf" and confirmed.content.startswith(b"%PDF")
     assert Rater.objects.filter(meeting=meeting).count() == 7
 

@@ -186,3 +186,19 @@ def test_phone_does_not_overwrite_a_counted_paper_ballot(setup):
 
     assert refused.value.code == "paper_ballot"
     assert (Ballot.objects.get().source, Ballot.objects.get().total) == ("paper", 80.5)
+
+
+def test_admin_shows_paper_entries_by_criterion_and_grade_name(admin_client, admin_user, small_document):
+    from meetings.services import meeting_import
+    from voting.models import PaperEntry
+
+    meeting = meeting_import(document=small_document(departments=2, seats=1), actor=None).meeting
+    presentation = meeting.presentations.first()
+    role = meeting.scheme.roles.get(code="public")
+    entry = PaperEntry.objects.create(
+        presentation=presentation, role=role, seat_no=1, first_scores={"overall": "fair"}, first_by=admin_user
+    )
+
+    page = admin_client.get(f"/admin/voting/paperentry/{entry.pk}/change/").content.decode()
+
+    assert "总体评价：" in page and '"overall"' not in page and "{&quot;overall" not in page
