@@ -65,6 +65,7 @@ bench: $(BIN)/.dev services
 	$(BIN)/python bench/uploads.py
 	scripts/ensure-system-packages
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/report.py
 
 ## faults: the fault tests alone (they stop, pause and kill the real services, then restore them)

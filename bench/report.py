@@ -240,6 +240,28 @@ def uploads_section() -> list[str]:
     return lines
 
 
+def lighthouse_section() -> list[str]:
+    path = RESULTS / "lighthouse.json"
+    if not path.exists():
+        return ["_Not run yet: `make bench`._", ""]
+    data = json.loads(path.read_text())
+    lines = [
+        "Command: `make bench` (runs `bench/lighthouse.py`): the Lighthouse CLI from npm against Debian's chromium,",
+        "pages served by gunicorn from the sample meeting; rater and public pages as a phone, the console, review and",
+        "projector as a desktop, signed in. axe-core, which Lighthouse's accessibility audits are built on, runs on",
+        "every CI run over the same pages (`tests/test_accessibility.py`: no serious or critical violation).",
+        "",
+        "| page | form factor | accessibility | best practices | audits not passed |",
+        "|---|---|---:|---:|---|",
+    ]
+    for r in data["results"]:
+        failed = ", ".join(r["failed"]) or "–"
+        lines.append(
+            f"| {r['page']} | {'phone' if r['mobile'] else 'desktop'} | {r['accessibility']} | {r['best_practices']} | {failed} |"
+        )
+    return [*lines, ""]
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -262,6 +284,9 @@ def main() -> None:
         "## Four hostile uploads during voting (issue 17)",
         "",
         *uploads_section(),
+        "## Lighthouse: accessibility and best practices (issue 18)",
+        "",
+        *lighthouse_section(),
         "## The rater's form page weight (issue 4)",
         "",
         *page_weight_section(),
