@@ -169,15 +169,25 @@ def role_columns(snapshot: ResultSnapshot) -> list[dict]:
 def chart_rows(snapshot: ResultSnapshot) -> list[dict]:
     """Bars for the ranking chart, scaled to the meeting's full mark."""
     full = Decimal(snapshot.config["full_mark"])
-    return [
-        {
-            "row": row,
-            "width": (Decimal(row["final"]) / full * 100).quantize(Decimal("0.01")) if row["final"] else Decimal(0),
-            "kind": "reward" if row["reward"] else "admonition" if row["admonition"] else "",
-        }
-        for row in snapshot.rows
-        if row["final"] is not None
-    ]
+    by_category = bool(snapshot.config.get("rank_within_category"))
+    names = category_names(snapshot)
+    bars, previous = [], None
+    for row in snapshot.rows:
+        if row["final"] is None:
+            continue
+        bars.append(
+            {
+                "row": row,
+                "width": (Decimal(row["final"]) / full * 100).quantize(Decimal("0.01")) if row["final"] else Decimal(0),
+                "kind": "reward" if row["reward"] else "admonition" if row["admonition"] else "",
+                # Ranks restart in each category when the meeting ranks within categories: each gets a heading.
+                "heading": names.get(row["category"], row["category"])
+                if by_category and row["category"] != previous
+                else None,
+            }
+        )
+        previous = row["category"]
+    return bars
 
 
 @login_required

@@ -102,3 +102,19 @@ def test_pages_and_exports_show_names_and_pages_two_decimals(sample_document, tm
     assert problems == {}, problems
     assert "一票否决" in exports["csv"] and "一票否决" in exports["xlsx"] and "一票否决" in exports["pdf"]
     assert "-2.5000" in exports["csv"]
+
+
+def test_review_chart_has_category_headings_when_ranks_restart_per_category(small_document):
+    meeting = meeting_import(document=small_document(departments=4, rank_within_category=True), actor=None).meeting
+    ballots_simulate(meeting=meeting, seed=2)
+    snapshot_compute(meeting=meeting)
+    organizer = get_user_model().objects.create_user("kaohe", password="pw-kaohe-1")
+    assign_perm("meetings.organize_meeting", organizer, meeting)
+    client = Client()
+    client.force_login(organizer)
+
+    chart = client.get(f"/console/m/{meeting.pk}/review/").content.decode().split('<ol class="chart-rows">')[1]
+    chart = chart.split("</ol>")[0]
+
+    headings = re.findall(r'<li class="chart-heading"><strong>([^<]+)</strong>', chart)
+    assert len(headings) >= 2 and len(set(headings)) == len(headings)
