@@ -122,6 +122,13 @@ def _value(key: str, value, names: dict[str, dict[str, str]]) -> str:
     if isinstance(value, list | tuple):
         return "、".join(_value(key, v, names) for v in value)
     text = str(value)
+    if isinstance(value, str) and len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":
+        from django.utils import timezone
+        from django.utils.dateparse import parse_datetime
+
+        moment = parse_datetime(text)
+        if moment is not None:  # an ISO moment (the notice's end) as people write it
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(moment) else text
     for kind in ("department", "role", "component"):
         if key.startswith(kind) and text in names.get(kind, {}):
             return names[kind][text]

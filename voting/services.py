@@ -173,7 +173,13 @@ def scores_validate(form: Sequence[FormCriterion], scores) -> tuple[list[tuple[i
                 errors.append(
                     {
                         "path": path,
-                        "message": _("Choose one of: %(choices)s.") % {"choices": ", ".join(criterion.grades)},
+                        # The label people read, with the code an API client sends.
+                        "message": _("Choose one of: %(choices)s.")
+                        % {
+                            "choices": _("、").join(
+                                f"{criterion.grade_labels.get(code, code)}（{code}）" for code in criterion.grades
+                            )
+                        },
                     }
                 )
                 continue

@@ -235,7 +235,8 @@ def test_a_contact_walking_every_page_api_and_export_sees_only_its_department(ap
         public = anonymous.get(url)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         seen.append((name, url, response.status_code))
-        if public.status_code == 200 or name in ("login", "home", "healthz", "set_language", "logout"):
+        same_redirect = public.status_code == response.status_code == 302 and public["Location"] == response["Location"]
+        if public.status_code == 200 or same_redirect or name in ("login", "home", "healthz", "set_language", "logout"):
             assert response.status_code == public.status_code, (url, response.status_code, public.status_code)
             continue
         if name in own_routes and response.status_code == 200 and "D02" not in url:
