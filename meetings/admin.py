@@ -17,6 +17,24 @@ class ComponentInline(admin.TabularInline):
     extra = 0
 
 
+PERMISSION_NAMES = {
+    "organize_meeting": _("organize: run, review and publish the meeting"),
+    "audit_meeting": _("audit: read everything of the meeting, the audit log included"),
+    "view_meeting": _("view the meeting in the admin"),
+    "change_meeting": _("change the meeting in the admin"),
+    "delete_meeting": _("delete the meeting"),
+    "add_meeting": _("add meetings"),
+}
+
+
+def _translated_permissions(form_class):
+    class TranslatedPermissionsForm(form_class):
+        def get_obj_perms_field_choices(self):
+            return [(code, PERMISSION_NAMES.get(code, name)) for code, name in super().get_obj_perms_field_choices()]
+
+    return TranslatedPermissionsForm
+
+
 @admin.register(Meeting)
 class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
     """Object permissions ("Object permissions" button) grant organizers and auditors per meeting.
@@ -72,6 +90,14 @@ class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
 
     def meetings_of(self, obj):
         return [obj]
+
+    # Permission names are stored in English when the database is set up: the grant page reads them in the
+    # admin's language, by codename.
+    def get_obj_perms_manage_user_form(self, request):
+        return _translated_permissions(super().get_obj_perms_manage_user_form(request))
+
+    def get_obj_perms_manage_group_form(self, request):
+        return _translated_permissions(super().get_obj_perms_manage_group_form(request))
 
     def has_add_permission(self, request):
         return False  # a meeting is set up from its setup document (import), checked as a whole

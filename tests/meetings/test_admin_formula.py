@@ -87,3 +87,12 @@ def test_tie_break_is_an_ordered_choice_of_role_names_and_the_quota_a_choice(adm
     assert AuditEntry.objects.filter(meeting=district, action="setup.changed").count() == 1
     for heading in ("计分与排名", "表扬与诫勉", "测评规则"):
         assert heading in page
+
+
+def test_the_page_that_grants_organizers_names_permissions_in_chinese(admin_client, admin_user, city):
+    page = admin_client.get(f"/admin/meetings/meeting/{city.pk}/permissions/user-manage/{admin_user.pk}/")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "组织：运行、审核和发布本次大会" in text and "监督：查看本次大会的全部内容" in text
+    assert "Can run, review and publish" not in text
