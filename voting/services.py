@@ -293,10 +293,7 @@ def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id
 
     if meeting.excellent_quota_max_percent is None or not meeting.excellent_quota_criterion:
         return
-    presentation_ids = list(Presentation.objects.filter(meeting_id=meeting.pk).values_list("pk", flat=True))
-    limit = quota_limit(meeting, len(presentation_ids))
-    if limit is None:
-        return
+    # Only a ballot that gives the quota grade is counted against the quota: the others need no query.
     quota_grade = next(
         (
             c.grades[meeting.excellent_quota_grade][0]
@@ -306,6 +303,10 @@ def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id
         None,
     )
     if quota_grade is None or not any(grade_id == quota_grade for _c, grade_id, _p in values):
+        return
+    presentation_ids = list(Presentation.objects.filter(meeting_id=meeting.pk).values_list("pk", flat=True))
+    limit = quota_limit(meeting, len(presentation_ids))
+    if limit is None:
         return
     # The seat's other ballots, found by deriving its pseudonyms with the key: no table groups them.
     others = [pid for pid in presentation_ids if pid != presentation_id]
