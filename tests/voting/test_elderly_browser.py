@@ -98,3 +98,29 @@ def test_sheet_has_a_jump_to_the_department_presenting_now(browser, live_server,
     top = phone.evaluate(f"document.getElementById('p{presentations[2].pk}').getBoundingClientRect().top")
     assert -2 <= top < 100  # at the top of the screen, to a sub-pixel
     context.close()
+
+
+def test_public_results_page_fits_a_small_phone(browser, live_server, small_document):
+    from django.contrib.auth import get_user_model
+
+    from meetings.services import meeting_import
+    from reports.services import snapshot_compute, snapshot_publish
+    from voting.simulation import ballots_simulate
+
+    meeting = meeting_import(document=small_document(departments=6, seats=3), actor=None).meeting
+    ballots_simulate(meeting=meeting, seed=6)
+    snapshot_compute(meeting=meeting)
+    snapshot_publish(meeting=meeting, actor=get_user_model().objects.create_user("kaohe"), ip=None)
+    context = browser.new_context(**SMALL_PHONE, locale="zh-CN", base_url=live_server.url, bypass_csp=True)
+    phone = context.new_page()
+    overflow = {}
+    for url in (f"/results/m/{meeting.pk}/", "/"):
+        phone.goto(url)
+        phone.add_style_tag(content="html { font-size: 200% !important; }")
+        overflow[url] = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    screenshot(phone, "elderly-public-home-200pct")
+    phone.goto(f"/results/m/{meeting.pk}/")
+    screenshot(phone, "elderly-public-results")
+
+    assert all(value <= 1 for value in overflow.values()), overflow
+    context.close()
