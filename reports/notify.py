@@ -37,13 +37,13 @@ def _send(messages: list[EmailMessage]) -> int:
         return 0
 
 
+def _with_address(**where) -> list[DepartmentContact]:
+    return list(DepartmentContact.objects.filter(**where).exclude(email="").select_related("department", "meeting"))
+
+
 def notice_started(snapshot: ResultSnapshot) -> None:
     """Each contact of the meeting with an address hears that the result is under notice, until when."""
-    contacts = list(
-        DepartmentContact.objects.filter(meeting_id=snapshot.meeting_id)
-        .exclude(email="")
-        .select_related("department", "meeting")
-    )
+    contacts = _with_address(meeting_id=snapshot.meeting_id)
     with translation.override(settings.LANGUAGE_CODE):
         until = timezone.localtime(snapshot.publicity_until).strftime("%Y-%m-%d %H:%M")
         messages = [
@@ -65,11 +65,7 @@ def notice_started(snapshot: ResultSnapshot) -> None:
 
 def appeal_decided(appeal: Appeal) -> None:
     """The appealing department's contacts with an address hear the decision and its reason."""
-    contacts = list(
-        DepartmentContact.objects.filter(meeting_id=appeal.meeting_id, department_id=appeal.department_id)
-        .exclude(email="")
-        .select_related("department", "meeting")
-    )
+    contacts = _with_address(meeting_id=appeal.meeting_id, department_id=appeal.department_id)
     with translation.override(settings.LANGUAGE_CODE):
         decision = _("upheld") if appeal.state == Appeal.State.UPHELD else _("rejected")
         messages = [
