@@ -30,6 +30,7 @@ from voting.models import Ballot  # noqa: E402
 from voting.services import voting_set  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_RATERS", "500,2000").split(",")]
+TWICE_RATERS = 2000
 
 
 def document(raters: int) -> dict:
@@ -54,8 +55,15 @@ def document(raters: int) -> dict:
     }
 
 
-def run_load(server: str, path_kind: str, tokens: list[str], presentation: int, live: str) -> dict:
-    spec = {"server": server, "kind": path_kind, "tokens": tokens, "presentation": presentation, "live": live}
+def run_load(server: str, path_kind: str, tokens: list[str], presentation: int, live: str, sends: int = 1) -> dict:
+    spec = {
+        "server": server,
+        "kind": path_kind,
+        "tokens": tokens,
+        "presentation": presentation,
+        "live": live,
+        "sends": sends,
+    }
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "load.py")],
         input=json.dumps(spec),
@@ -90,9 +98,28 @@ def main() -> None:
             }
             results.append(row)
             print(json.dumps(row), flush=True)
+        # Issue 19: 2,000 raters whose every PUT is sent twice with the same Idempotency-Key.
+        result = meeting_import(document=document(TWICE_RATERS), actor=None)
+        voting_set(meeting=result.meeting, presentation_id=None, action="next", actor=None, ip=None)
+        presentation = result.presentations[0][0]
+        twice = run_load(
+            server.url,
+            "ballot",
+            [r.token for r in result.raters],
+            presentation,
+            f"/api/v1/meetings/{result.meeting.pk}/live",
+            sends=2,
+        )
+        stored = Ballot.objects.filter(presentation_id=presentation)
+        twice |= {
+            "raters": TWICE_RATERS,
+            "ballots_stored": stored.count(),
+            "distinct_seats": stored.values("pseudonym").distinct().count(),
+        }
+        print(json.dumps(twice), flush=True)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / "burst.json").write_text(
-        json.dumps({"workers": server.workers, "results": results}, indent=2)
+        json.dumps({"workers": server.workers, "results": results, "twice": twice}, indent=2)
     )
 
 
