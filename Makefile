@@ -63,6 +63,7 @@ bench: $(BIN)/.dev services
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/burst.py
 	$(BIN)/python bench/uploads.py
+	$(BIN)/python bench/cityday.py
 	scripts/ensure-system-packages
 	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/lighthouse.py
