@@ -312,7 +312,7 @@ def cityday_section() -> list[str]:
         + (", ".join(f"{k}: {v:,}" for k, v in d.get("poll_statuses", {}).items() if k != "200") or "none")
         + ". Each poll opens a new connection (sync workers close every connection after answering), so the day",
         "makes about 350 new loopback connections a second. The refusals come from the kernel before gunicorn",
-        "sees them (its backlog is 2,048 and never filled); most likely connects landing on port pairs still in",
+        "sees them (its listen backlog is 2,048); most likely connects landing on port pairs still in",
         "TIME_WAIT, not verified. A phone polls again 3 s later; a ballot is resent with its key (none was lost).",
         "A reverse proxy keeping connections alive in front of gunicorn would remove this churn; not measured here.",
         "",
