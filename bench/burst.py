@@ -33,12 +33,18 @@ SIZES = [int(n) for n in os.environ.get("BENCH_RATERS", "500,2000").split(",")]
 TWICE_RATERS = 2000
 
 
-def document(raters: int) -> dict:
+def document(raters: int, *, departments: int = 3, title: str | None = None, year: int = 2031) -> dict:
+    """A meeting of one numeric role (the bench meetings of burst.py and cityday.py)."""
     return {
-        "cycle": {"year": 2031, "name": "压测"},
-        "meeting": {"title": f"压测 {raters}", "date": "2031-01-20", "reward": {"top": 1}, "admonition": {"bottom": 1}},
+        "cycle": {"year": year, "name": f"压测{year}"},
+        "meeting": {
+            "title": title or f"压测 {raters}",
+            "date": f"{year}-01-20",
+            "reward": {"top": 1},
+            "admonition": {"bottom": 1},
+        },
         "categories": [{"code": "all", "name": "全部"}],
-        "departments": [{"code": f"D{i}", "name": f"部门{i}", "category": "all"} for i in range(3)],
+        "departments": [{"code": f"D{i}", "name": f"部门{i}", "category": "all"} for i in range(departments)],
         "roles": [
             {
                 "code": "leadership",

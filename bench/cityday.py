@@ -35,8 +35,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from guardian.shortcuts import assign_perm  # noqa: E402
 
+from bench.burst import document  # noqa: E402
 from bench.lighthouse import session_cookie  # noqa: E402
-from bench.load import request  # noqa: E402
+from bench.load import SCORES, request  # noqa: E402
 from meetings.models import Presentation  # noqa: E402
 from meetings.services import meeting_import  # noqa: E402
 from voting.models import Ballot  # noqa: E402
@@ -45,34 +46,6 @@ from voting.services import voting_set  # noqa: E402
 MEETINGS = [(73, 1500), (73, 1500), (20, 667), (20, 667), (20, 666)]  # (departments, seats)
 ROUNDS = int(os.environ.get("BENCH_CITY_ROUNDS", "3"))  # presentations scored per meeting
 POLLING_PHONES = 0.2  # the share of phones polling between bursts (the others are between polls)
-SCORES = {"performance": "50", "innovation": "30"}
-
-
-def document(index: int, departments: int, seats: int) -> dict:
-    return {
-        "cycle": {"year": 2040 + index, "name": f"全市{index}"},
-        "meeting": {
-            "title": f"全市考评日 {index}（{departments} 个部门）",
-            "date": "2040-01-20",
-            "reward": {"top": 1},
-            "admonition": {"bottom": 1},
-        },
-        "categories": [{"code": "all", "name": "全部"}],
-        "departments": [{"code": f"D{i}", "name": f"部门{i}", "category": "all"} for i in range(departments)],
-        "roles": [
-            {
-                "code": "leadership",
-                "name": "领导",
-                "weight": "1",
-                "trim": 1,
-                "criteria": [
-                    {"code": "performance", "name": "实绩", "kind": "numeric", "max": 60, "step": "0.5"},
-                    {"code": "innovation", "name": "创新", "kind": "numeric", "max": 40, "step": "0.5"},
-                ],
-            }
-        ],
-        "raters": [{"role": "leadership", "count": seats}],
-    }
 
 
 def cpu_seconds(pids: list[int], *, children: bool = False) -> float:
@@ -103,7 +76,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     halls = []
     for index, (departments, seats) in enumerate(MEETINGS, start=1):
-        imported = meeting_import(document=document(index, departments, seats), actor=None)
+        imported = meeting_import(
+            document=document(
+                seats, departments=departments, title=f"全市考评日 {index}（{departments} 个部门）", year=2040 + index
+            ),
+            actor=None,
+        )
         halls.append({"meeting": imported.meeting, "tokens": [r.token for r in imported.raters]})
     organizer = get_user_model().objects.create_user(f"city-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex)
     for hall in halls:

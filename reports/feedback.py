@@ -34,23 +34,39 @@ def feedback_snapshot(meeting: Meeting, *, contact: bool) -> ResultSnapshot | No
     return ResultSnapshot.objects.filter(meeting=meeting).order_by("-computed_at", "-id").first()
 
 
-def department_feedback(snapshot: ResultSnapshot, code: str) -> dict | None:
+def feedback_context(snapshot: ResultSnapshot) -> dict:
+    """What every department's feedback of one snapshot reads alike: the ballots it counted, those declared
+    invalid, the roles and the full mark. Read once when all departments are printed together."""
+    return {
+        "counted": {ballot_id for ballot_id, _total in json.loads(snapshot.inputs)["ballots"]},
+        "invalid": set((snapshot.analysis or {}).get("invalid_ballots", {})),
+        "roles": {
+            r.code: r for r in RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).order_by("order", "code")
+        },
+        "full": Decimal(snapshot.config["full_mark"]),
+    }
+
+
+def departments_feedback(snapshot: ResultSnapshot) -> list[dict]:
+    """Every ranked or listed department's feedback, in the snapshot's order (the organizers' PDF)."""
+    shared = feedback_context(snapshot)
+    out = [department_feedback(snapshot, row["department"], shared=shared) for row in snapshot.rows]
+    return [f for f in out if f]
+
+
+def department_feedback(snapshot: ResultSnapshot, code: str, *, shared: dict | None = None) -> dict | None:
     row = next((r for r in snapshot.rows if r["department"] == code), None)
     presentation = Presentation.objects.filter(meeting_id=snapshot.meeting_id, department__code=code).first()
     if row is None or presentation is None:
         return None
-    counted = {ballot_id for ballot_id, _total in json.loads(snapshot.inputs)["ballots"]}
-    analysis = snapshot.analysis or {}
-    invalid_receipts = set(analysis.get("invalid_ballots", {}))
-    roles = {
-        r.code: r for r in RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).order_by("order", "code")
-    }
-    full = Decimal(snapshot.config["full_mark"])
-    ballots = list(
-        Ballot.objects.filter(presentation=presentation, pk__in=counted).values_list(
-            "pk", "role__code", "total", "receipt"
-        )
-    )
+    shared = shared or feedback_context(snapshot)
+    counted, invalid_receipts, roles, full = shared["counted"], shared["invalid"], shared["roles"], shared["full"]
+    # The department's own ballots, kept when the snapshot counted them (its inputs), never others.
+    ballots = [
+        b
+        for b in Ballot.objects.filter(presentation=presentation).values_list("pk", "role__code", "total", "receipt")
+        if b[0] in counted
+    ]
     valid = {pk: (role, total) for pk, role, total, receipt in ballots if receipt not in invalid_receipts}
     invalid_count: dict[str, int] = defaultdict(int)
     for _pk, role, _total, receipt in ballots:
@@ -96,7 +112,7 @@ def department_feedback(snapshot: ResultSnapshot, code: str) -> dict | None:
             # Withheld under 5 ballots: a distribution of a handful of totals would show single ballots.
             "distribution": distribution,
         }
-    stability = analysis.get("stability", {}).get(code) or {}
+    stability = (snapshot.analysis or {}).get("stability", {}).get(code) or {}
     return {
         "snapshot": snapshot.pk,
         "stage": (snapshot.stage or "final") if snapshot.published_at else None,

@@ -4,7 +4,7 @@ organizers: the same figures as the feedback page and API, scores to people with
 from __future__ import annotations
 
 import io
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from xml.sax.saxutils import escape as xml_escape
 
 from django.utils import timezone
@@ -13,13 +13,7 @@ from django.utils.translation import gettext as _
 from appraisal.pdf import cjk_font
 
 from .models import ResultSnapshot
-
-
-def two(value) -> str:
-    """A score as people read it: 2 decimals, or a dash when there is none."""
-    if value is None or value == "":
-        return "–"
-    return str(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+from .templatetags.scores import score as two  # 2 decimals for people, as the pages show them
 
 
 def _result_words(feedback: dict) -> str:

@@ -46,6 +46,18 @@ def notice_of(meeting: Meeting) -> ResultSnapshot | None:
     return snapshot
 
 
+def appeals_taken(snapshot: ResultSnapshot | None) -> bool:
+    """Whether appeals are taken against this published snapshot now: under notice, before its end. The
+    service and the contact's page (whether to show the form) ask the same question."""
+    return (
+        snapshot is not None
+        and snapshot.published_at is not None
+        and snapshot.stage == ResultSnapshot.Stage.PUBLICITY
+        and snapshot.publicity_until is not None
+        and timezone.now() < snapshot.publicity_until
+    )
+
+
 @transaction.atomic
 def publish(
     *,
@@ -173,7 +185,7 @@ def appeal_submit(
         raise PermissionRefused(_("You may appeal only for your own department."), code="not_your_department")
     text = _reason(reason)
     notice = notice_of(meeting)
-    if notice is None or notice.publicity_until is None or timezone.now() >= notice.publicity_until:
+    if not appeals_taken(notice):
         raise Conflict(_("Appeals are taken only while the result is under public notice."), code="not_under_notice")
     stored: dict = {}
     if attachment is not None:

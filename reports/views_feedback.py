@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meetings.api import client_ip
@@ -65,10 +64,7 @@ def feedback_page(request: HttpRequest, meeting_id: int, department: str) -> Htt
             "contact": contact,
             "snapshot": snapshot,
             "appeals": Appeal.objects.filter(meeting_id=meeting_id, department__code=department).order_by("created_at"),
-            "can_appeal": contact is not None
-            and snapshot.stage == ResultSnapshot.Stage.PUBLICITY
-            and snapshot.publicity_until is not None
-            and snapshot.publicity_until > timezone.now(),
+            "can_appeal": contact is not None and publicity.appeals_taken(snapshot),
         },
     )
 
@@ -96,14 +92,13 @@ def feedback_pdf_all(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """Every department's feedback in one PDF, a page or more each, for organizers and auditors."""
     from django.http import Http404
 
-    from .feedback import department_feedback, feedback_snapshot
+    from .feedback import departments_feedback, feedback_snapshot
     from .feedback_pdf import feedback_pdf as render_pdf
 
     meeting = meeting_for(request.user, meeting_id, write=False)
     snapshot = feedback_snapshot(meeting, contact=False)
     if snapshot is None:
         raise Http404(_("No result for this meeting yet."))
-    feedbacks = [department_feedback(snapshot, row["department"]) for row in snapshot.rows]
-    response = HttpResponse(render_pdf(snapshot, [f for f in feedbacks if f]), content_type="application/pdf")
+    response = HttpResponse(render_pdf(snapshot, departments_feedback(snapshot)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="feedback-{meeting_id}-all.pdf"'
     return response
