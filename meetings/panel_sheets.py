@@ -18,7 +18,7 @@ from typing import IO
 from django.utils.translation import gettext as _
 
 from appraisal.numbers import decimal_from_input
-from appraisal.sheets import SheetRefused, cell_text, code_problem, look_alike, xlsx_guard
+from appraisal.sheets import SheetRefused, cell_text, code_problem, code_skeleton, xlsx_guard
 
 MAX_ROWS = 20000
 MAX_BYTES = 10 * 1024 * 1024
@@ -313,6 +313,8 @@ def department_rows(
     problems: list[dict] = []
     out: list[DepartmentRow] = []
     seen: dict[str, int] = {}
+    # What each code looks like (appraisal.sheets.code_skeleton), the agenda's first, then the sheet's.
+    looks = {code_skeleton(code): code for code in sorted(existing_codes)}
     for number, values in rows:
         code = str(values.get(columns["code"]) or "").strip()
         name = str(values.get(columns["name"]) or "").strip()
@@ -325,7 +327,7 @@ def department_rows(
             problems.append(
                 problem(number, columns["code"], _("Listed twice (also row %(row)d).") % {"row": seen[code]})
             )
-        elif clash := look_alike([*sorted(existing_codes), *seen, code]).get(code):
+        elif (clash := looks.setdefault(code_skeleton(code), code)) != code:
             problems.append(
                 problem(
                     number,
