@@ -53,7 +53,7 @@
     }
   }
   /* Every department in turn: the ranking pages through PAGE rows (two columns) every PAGE_SECONDS. */
-  var PAGE = 24, PAGE_SECONDS = 10, page = 0, pageShownAt = 0;
+  var PAGE = 20, PAGE_SECONDS = 10, page = 0, pageShownAt = 0;
   function showPage(restart) {
     var items = document.querySelectorAll("[data-ranking-list] li");
     var pages = Math.max(1, Math.ceil(items.length / PAGE));
