@@ -62,7 +62,8 @@ class MeetingAdmin(SetupAdminMixin, GuardedModelAdmin):
                     "admonition_bottom",
                     "admonition_bottom_percent",
                     "admonition_below",
-                    "streak_rule",
+                    "streak_repeat_admonition",
+                    "streak_repeat_reward",
                 ]
             },
         ),

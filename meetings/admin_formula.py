@@ -30,11 +30,21 @@ class MeetingForm(forms.ModelForm):
     # The quota's criterion and grade, chosen by name among the scheme's graded criteria (the model keeps codes).
     excellent_quota_criterion = forms.ChoiceField(label=_("excellent quota: criterion"), required=False)
     excellent_quota_grade = forms.ChoiceField(label=_("excellent quota: grade"), required=False)
+    # The repeat flags as two numbers, not the JSON the model keeps.
+    streak_repeat_admonition = forms.IntegerField(
+        label=_("repeat flag: at the admonition line this many years in a row"),
+        required=False,
+        min_value=1,
+        max_value=100,
+    )
+    streak_repeat_reward = forms.IntegerField(
+        label=_("repeat flag: commended this many years in a row"), required=False, min_value=1, max_value=100
+    )
 
     class Meta:
         model = Meeting
         fields = "__all__"  # noqa: DJ007 - the admin chooses the fields (and leaves out "final")
-        widgets = {"tie_break_roles": forms.HiddenInput()}
+        widgets = {"tie_break_roles": forms.HiddenInput(), "streak_rule": forms.HiddenInput()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +57,9 @@ class MeetingForm(forms.ModelForm):
             field.initial = order[i - 1] if i <= len(order) else ""
         if "tie_break_roles" in self.fields:
             self.fields["tie_break_roles"].required = False
+        streak = (self.instance.streak_rule or {}) if self.instance and self.instance.pk else {}
+        self.fields["streak_repeat_admonition"].initial = streak.get("repeat_admonition")
+        self.fields["streak_repeat_reward"].initial = streak.get("repeat_reward")
         graded, grades = [("", "–")], {}
         if scheme:
             from appraisal.models import Grade
@@ -80,6 +93,15 @@ class MeetingForm(forms.ModelForm):
             self.add_error("tie_break_1", _("Each role may come once in the tie-break order."))
         data["tie_break_roles"] = order
         self.instance.tie_break_roles = order
+        streak = {
+            key: data[field]
+            for key, field in (
+                ("repeat_admonition", "streak_repeat_admonition"),
+                ("repeat_reward", "streak_repeat_reward"),
+            )
+            if data.get(field) is not None
+        }
+        self.instance.streak_rule = streak or None
         if data.get("formula") != "base_times_coefficients":
             self.instance.final = None
             return data

@@ -96,3 +96,16 @@ def test_the_page_that_grants_organizers_names_permissions_in_chinese(admin_clie
     assert page.status_code == 200
     assert "组织：运行、审核和发布本次大会" in text and "监督：查看本次大会的全部内容" in text
     assert "Can run, review and publish" not in text
+
+
+def test_repeat_flags_are_two_numbers_not_json(admin_client, district):
+    url = f"/admin/meetings/meeting/{district.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    saved = admin_client.post(
+        url, page_data(admin_client, url) | {"streak_repeat_admonition": 3, "streak_repeat_reward": ""}
+    )
+
+    district.refresh_from_db()
+    assert "{&quot;repeat_admonition" not in page and '"repeat_admonition":' not in page
+    assert saved.status_code == 302, saved.content.decode()[:1500]
+    assert district.streak_rule == {"repeat_admonition": 3}
