@@ -246,6 +246,11 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Uploaded sheets are parsed by a worker (meetings/sheet_reading.py) under these limits; in-process only
+# where there is no worker (the demo), or where a test says so.
+SHEETS_IN_PROCESS = env_bool("SHEETS_IN_PROCESS", CELERY_TASK_ALWAYS_EAGER)
+SHEET_TIME_LIMIT = int(os.environ.get("SHEET_TIME_LIMIT", "20"))  # seconds; below gunicorn's 30 s timeout
+SHEET_MEMORY_MB = int(os.environ.get("SHEET_MEMORY_MB", "512"))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

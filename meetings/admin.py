@@ -9,7 +9,7 @@ from appraisal.models import Category, Criterion, Department, Grade, RaterRole
 from . import admin_views
 from .admin_formula import FORMULA_FIELDS, TIE_BREAK_FIELDS, MeetingForm
 from .admin_setup import ReadOnlyAdminMixin, SetupAdminMixin, scheme_meetings
-from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation
+from .models import AuditEntry, Component, Meeting, MeetingChange, PanelImport, Presentation, SheetJob
 
 
 class ComponentInline(admin.TabularInline):
@@ -190,6 +190,28 @@ class PanelImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SheetJob)
+class SheetJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sheets a worker is reading or has read in the last day: to see one that is stuck, never to edit it.
+    The rows are not shown: they may carry names, and the preview shows them to whom uploaded them."""
+
+    list_display = ["filename", "kind", "meeting", "state", "rows_read", "created_by", "created_at", "finished_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["meeting", "created_by"]
+    fields = [
+        "filename",
+        "kind",
+        "meeting",
+        "state",
+        "rows_read",
+        "problems",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
 
 
 # --- the scheme: a change here is a change to every meeting of the scheme ---------------------------

@@ -12,14 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from appraisal.exceptions import DomainError
 
 from .cards import cards_pdf
-from .models import Meeting, PanelImport, Rater
-from .panel_sheets import CONTACT_COLUMNS, DEPARTMENT_COLUMNS, PANEL_COLUMNS, SheetInvalid
-from .services import meeting_copy, panel_import_commit, panel_import_preview
+from .models import Meeting, PanelImport, Rater, SheetJob
+from .panel_sheets import CONTACT_COLUMNS, DEPARTMENT_COLUMNS, PANEL_COLUMNS, SheetInvalid, rows_bytes_checked
+from .services import meeting_copy, panel_import_commit, panel_import_preview, panel_kind_checked
+from .sheet_reading import sheet_job_outcome, sheet_job_settle, sheet_submit
 
 
 def cards_response(meeting: Meeting, issued, *, label: str) -> HttpResponse:
@@ -71,7 +73,7 @@ def panel_view(request, model_admin, meeting_id: int):
         "meeting": meeting,
         "title": _("Rater panel of %(title)s") % {"title": meeting.title},
         "summary": panel_summary(meeting),
-        "kinds": PanelImport.Kind.choices,
+        "kinds": PANEL_KINDS,
     }
     if request.method == "POST" and request.POST.get("confirm"):
         try:
@@ -90,21 +92,82 @@ def panel_view(request, model_admin, meeting_id: int):
         return redirect(request.path)
     if request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
+        kind = request.POST.get("kind", "raters")
         try:
-            pending = panel_import_preview(
-                meeting=meeting,
-                kind=request.POST.get("kind", "raters"),
-                fileobj=upload,
+            panel_kind_checked(kind)
+            job = sheet_submit(
+                data=rows_bytes_checked(upload, upload.name),
                 filename=upload.name,
+                meeting=meeting,
                 actor=request.user,
+                wait=SHEET_WAIT_SECONDS,
             )
         except SheetInvalid as exc:
             context["problems"] = exc.problems
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            context["pending"] = pending
-            context["preview"] = preview_table(meeting, pending)
+            if job.state in (SheetJob.State.QUEUED, SheetJob.State.RUNNING):
+                # A worker is still reading it: the page shows its progress and reloads itself.
+                return redirect(f"{request.path}?{urlencode({'job': job.pk, 'kind': kind})}")
+            return _panel_preview(request, context, meeting, job, kind)
+    elif request.GET.get("job"):
+        job = _own_job(request, meeting, request.GET["job"])
+        if job is None:
+            messages.error(request, _("This sheet is no longer being read. Upload it again."))
+            return redirect(request.path)
+        job = sheet_job_settle(job=job)
+        if job.state in (SheetJob.State.QUEUED, SheetJob.State.RUNNING):
+            context["reading"] = job
+            return render(request, "admin/meetings/panel.html", context)
+        response = _panel_preview(request, context, meeting, job, request.GET.get("kind", "raters"))
+        if "pending" in context:  # the preview has its own address: a reload shows it, creates nothing
+            return redirect(f"{request.path}?{urlencode({'preview': context['pending'].pk})}")
+        return response
+    elif request.GET.get("preview"):
+        try:
+            preview_id = uuid.UUID(request.GET["preview"])
+        except ValueError as exc:
+            raise Http404 from exc
+        pending = get_object_or_404(
+            PanelImport, pk=preview_id, meeting=meeting, committed_at=None, kind__in=[k for k, _label in PANEL_KINDS]
+        )
+        context["pending"] = pending
+        context["preview"] = preview_table(meeting, pending)
+    return render(request, "admin/meetings/panel.html", context)
+
+
+SHEET_WAIT_SECONDS = 2  # a sheet read within this shows at once; a longer one shows its progress
+PANEL_KINDS = [(k, label) for k, label in PanelImport.Kind.choices if k != PanelImport.Kind.COMPONENTS]
+
+
+def _own_job(request, meeting: Meeting, raw: str) -> SheetJob | None:
+    """The admin's own sheet of this meeting: nobody else's rows, whatever id is typed."""
+    try:
+        job_id = uuid.UUID(raw)
+    except ValueError:
+        return None
+    return SheetJob.objects.filter(pk=job_id, meeting=meeting, created_by=request.user).first()
+
+
+def _panel_preview(request, context: dict, meeting: Meeting, job: SheetJob, kind: str):
+    """Check what the worker read and keep it for confirmation; the job's rows are then forgotten."""
+    try:
+        pending = panel_import_preview(
+            meeting=meeting,
+            kind=kind,
+            filename=job.filename,
+            actor=request.user,
+            sheet=sheet_job_outcome(job=job),
+        )
+    except SheetInvalid as exc:
+        context["problems"] = exc.problems
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        context["pending"] = pending
+        context["preview"] = preview_table(meeting, pending)
+        SheetJob.objects.filter(pk=job.pk).delete()
     return render(request, "admin/meetings/panel.html", context)
 
 

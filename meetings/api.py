@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 from appraisal.exceptions import InvalidInput
 from appraisal.parsers import DecimalJSONParser
 
+from .models import SheetJob
 from .services import ImportResult, meeting_import, rater_path
 from .setup_document import SetupInvalid
-from .setup_workbook import locate_errors, workbook_to_document
+from .setup_workbook import locate_errors, setup_bytes_checked
+from .sheet_reading import sheet_read
 
 
 def client_ip(request) -> str | None:
@@ -109,7 +111,9 @@ class MeetingImportApi(APIView):
                     errors=[{"path": "file", "message": _("This field is required.")}],
                 )
             try:
-                document, locations = workbook_to_document(upload)
+                document, locations = sheet_read(
+                    data=setup_bytes_checked(upload), filename=upload.name, kind=SheetJob.Kind.SETUP, actor=request.user
+                )
             except SetupInvalid as exc:
                 raise InvalidInput(_("The setup workbook has problems."), errors=exc.errors) from exc
         else:

@@ -279,6 +279,57 @@ class PanelImport(models.Model):
         return f"{self.get_kind_display()} {self.filename}"
 
 
+class SheetJob(models.Model):
+    """An uploaded sheet handed to a worker to read (issue 17): the web tier checks its size and zip
+    directory, a Celery worker parses it under time and memory limits and writes what it read here.
+
+    The file's bytes are kept only until they are read; the rows stay until the page or request that
+    waits for them has used them (at most a day)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("reading")
+        DONE = "done", _("read")
+        FAILED = "failed", _("refused")
+
+    class Kind(models.TextChoices):
+        ROWS = "rows", _("sheet of rows")
+        SETUP = "setup", _("setup workbook")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ROWS)
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    data = models.BinaryField(_("file"), editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    header = models.JSONField(_("header"), default=list)
+    rows = models.JSONField(_("rows"), default=list)
+    problems = models.JSONField(_("problems"), default=list)
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sheet being read")
+        verbose_name_plural = _("sheets being read")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["queued", "running", "done", "failed"]), name="sheet_job_state_valid"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["rows", "setup"]), name="sheet_job_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 class AuditEntry(models.Model):
     """Append-only audit log. Each entry of a meeting carries the hash of the
     previous one, so an edited or deleted row breaks the chain (verify_audit)."""

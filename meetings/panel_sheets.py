@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils.translation import gettext as _
 
 from appraisal.numbers import decimal_from_input
@@ -47,8 +49,9 @@ def problem(row: int | None, column: str | None, message: str) -> dict:
     return {"row": row, "column": column, "message": str(message)}
 
 
-def read_rows(fileobj: IO[bytes], filename: str) -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
-    """The header and the non-empty rows (with their sheet row numbers) of an .xlsx or .csv file."""
+def rows_bytes_checked(fileobj: IO[bytes], filename: str) -> bytes:
+    """A sheet's bytes once its size and, for an .xlsx, its zip directory pass: what the web tier checks
+    (milliseconds) before a worker parses it."""
     data = fileobj.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise SheetInvalid(
@@ -56,6 +59,33 @@ def read_rows(fileobj: IO[bytes], filename: str) -> tuple[list[str], list[tuple[
         )
     if not data.strip():
         raise SheetInvalid([problem(None, None, _("The file is empty."))])
+    if not filename.lower().endswith(".csv"):
+        try:
+            xlsx_guard(data)
+        except SheetRefused as exc:
+            raise SheetInvalid([problem(None, None, str(exc))]) from exc
+    return data
+
+
+def read_rows(
+    fileobj: IO[bytes], filename: str, *, meeting=None, actor=None
+) -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
+    """The header and the non-empty rows (with their sheet row numbers) of an .xlsx or .csv file.
+
+    Checked here, read by a worker (meetings.sheet_reading): a web worker never parses a sheet."""
+    from .sheet_reading import sheet_read
+
+    return sheet_read(data=rows_bytes_checked(fileobj, filename), filename=filename, meeting=meeting, actor=actor)
+
+
+# A worker's limits surface inside the parse as these; they are the limit's to report, not a broken file.
+LIMITS = (MemoryError, SoftTimeLimitExceeded)
+
+
+def rows_from_bytes(
+    data: bytes, filename: str, *, progress: Callable[[int], None] | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, object]]]]:
+    """What a worker runs for read_rows: parse checked bytes; every problem as SheetInvalid."""
     if filename.lower().endswith(".csv"):
         return _read_csv(data)
     try:
@@ -63,8 +93,8 @@ def read_rows(fileobj: IO[bytes], filename: str) -> tuple[list[str], list[tuple[
     except SheetRefused as exc:
         raise SheetInvalid([problem(None, None, str(exc))]) from exc
     try:
-        return _read_xlsx(data)
-    except SheetInvalid:
+        return _read_xlsx(data, progress=progress)
+    except (SheetInvalid, *LIMITS):
         raise
     except Exception as exc:  # broken worksheet XML surfaces while rows are read, in many kinds
         raise SheetInvalid(
@@ -123,11 +153,13 @@ def _read_csv(data: bytes):
     return header, out
 
 
-def _read_xlsx(data: bytes):
+def _read_xlsx(data: bytes, *, progress: Callable[[int], None] | None = None):
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except LIMITS:
+        raise
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise SheetInvalid(
             [problem(None, None, _("Not a readable .xlsx workbook: %(error)s") % {"error": exc})]
@@ -152,6 +184,8 @@ def _read_xlsx(data: bytes):
         yield from rows
 
     for number, cells in enumerate(pending(), start=start + 2):
+        if progress is not None:
+            progress(number)
         values = {}
         for index, cell in enumerate(cells):
             if index >= len(header) or not header[index]:

@@ -454,17 +454,9 @@ def countdown_set(*, meeting: Meeting, seconds: int | None, actor: AbstractBaseU
 # --- rater panels: sheets, cards, copies -----------------------------------------------------
 
 
-def panel_import_preview(
-    *, meeting: Meeting, kind: str, fileobj, filename: str, actor: AbstractBaseUser | None
-) -> PanelImport:
-    """Check a departments or rater-panel sheet; store the checked rows for confirmation.
-
-    Raises SheetInvalid listing every problem by row and column; creates nothing then.
-    """
-    from .panel_sheets import department_rows, panel_rows, read_rows
-    from .setup_document import MAX_SEATS_TOTAL
-
-    if kind not in PanelImport.Kind.values:
+def panel_kind_checked(kind: str) -> str:
+    """A departments or rater-panel sheet (InvalidInput otherwise)."""
+    if kind not in (PanelImport.Kind.RATERS, PanelImport.Kind.DEPARTMENTS):
         from django.utils.translation import gettext as _
 
         from appraisal.exceptions import InvalidInput
@@ -472,7 +464,22 @@ def panel_import_preview(
         raise InvalidInput(
             _("Choose what the sheet holds."), errors=[{"path": "kind", "message": _("Unknown kind of sheet.")}]
         )
-    header, rows = read_rows(fileobj, filename)
+    return kind
+
+
+def panel_import_preview(
+    *, meeting: Meeting, kind: str, fileobj=None, filename: str, actor: AbstractBaseUser | None, sheet=None
+) -> PanelImport:
+    """Check a departments or rater-panel sheet; store the checked rows for confirmation.
+
+    ``sheet`` is what a worker already read (header, rows), else ``fileobj`` is read now.
+    Raises SheetInvalid listing every problem by row and column; creates nothing then.
+    """
+    from .panel_sheets import department_rows, panel_rows, read_rows
+    from .setup_document import MAX_SEATS_TOTAL
+
+    panel_kind_checked(kind)
+    header, rows = sheet if sheet is not None else read_rows(fileobj, filename, meeting=meeting, actor=actor)
     scheme_id = meeting.scheme_id
     if kind == PanelImport.Kind.RATERS:
         roles = {}

@@ -11,6 +11,7 @@ import io
 from decimal import Decimal
 from typing import IO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -116,11 +117,9 @@ def _rows(sheet, title: str, problems: list[dict]) -> tuple[list[str], list[tupl
     return headers, out
 
 
-def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
-    """Read a setup workbook. Returns the document and, per JSON path, the sheet row it came from.
-
-    Whatever the file holds, the answer is the document or SetupInvalid with its problems: a file refused
-    before parsing (appraisal.sheets.xlsx_guard), or one whose XML breaks while it is read, says so."""
+def setup_bytes_checked(fileobj: IO[bytes]) -> bytes:
+    """The workbook's bytes once its size and zip directory pass (appraisal.sheets.xlsx_guard): what the
+    web tier checks before a worker parses it."""
     data = fileobj.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise SetupInvalid(
@@ -130,9 +129,19 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
         xlsx_guard(data)
     except SheetRefused as exc:
         raise SetupInvalid([{"path": "", "message": str(exc)}]) from exc
+    return data
+
+
+def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
+    """Read a setup workbook. Returns the document and, per JSON path, the sheet row it came from.
+
+    Whatever the file holds, the answer is the document or SetupInvalid with its problems: a file refused
+    before parsing (appraisal.sheets.xlsx_guard), or one whose XML breaks while it is read, says so.
+    The API has a worker run this (meetings.sheet_reading); the command line runs it itself."""
+    data = setup_bytes_checked(fileobj)
     try:
         return _workbook_to_document(io.BytesIO(data))
-    except SetupInvalid:
+    except (SetupInvalid, MemoryError, SoftTimeLimitExceeded):  # a worker's limits are reported as such
         raise
     except Exception as exc:  # broken worksheet XML surfaces while rows are read, in many kinds
         raise SetupInvalid(
@@ -148,6 +157,8 @@ def workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
 def _workbook_to_document(fileobj: IO[bytes]) -> tuple[dict, dict[str, str]]:
     try:
         workbook = load_workbook(fileobj, read_only=True, data_only=False)
+    except (MemoryError, SoftTimeLimitExceeded):
+        raise
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise SetupInvalid(
             [{"path": "", "message": _("Not a readable .xlsx workbook: %(error)s") % {"error": exc}}]

@@ -403,6 +403,7 @@ class ComponentSheetApi(APIView):
         responses={
             201: ComponentSheetSerializer,
             400: OpenApiResponse(ApiErrorSerializer, description="by row and column"),
+            503: OpenApiResponse(ApiErrorSerializer, description="no worker read the sheet in time"),
         },
     )
     def post(self, request, meeting_id: int):

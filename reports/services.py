@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from appraisal.exceptions import Conflict, InvalidInput, NotFound
 from appraisal.models import Department
 from appraisal.numbers import FOUR_PLACES
+from appraisal.queue import task_send
 from appraisal.text import reason_clean
 from meetings.models import Component, Meeting, MeetingChange
 from meetings.selectors import audit_head, meeting_revision, revision_behind
@@ -181,25 +182,6 @@ def aggregation_request(*, meeting: Meeting, actor: AbstractBaseUser | None, ip:
 
 
 REQUEUE_AFTER_SECONDS = 15
-
-
-def task_send(task, *, object_id: int, task_id: str) -> Exception | None:
-    """Queue a task for one object; the broker's error if it could not be reached (None when queued).
-
-    In-process (the demo) the task runs here and now. Otherwise one short connection attempt, then
-    publish without Celery's default 100 retries: the organizer's request must answer within seconds."""
-    from django.conf import settings
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        task.apply_async(args=[object_id], task_id=task_id)
-        return None
-    try:
-        with task.app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
-            task.apply_async(args=[object_id], task_id=task_id, connection=connection, retry=False)
-    except Exception as exc:  # kombu raises several kinds when Redis is down or paused
-        return exc
-    return None
 
 
 def aggregation_enqueue(*, run: AggregationRun) -> bool:

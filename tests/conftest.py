@@ -58,6 +58,13 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _sheets_in_process(settings):
+    """Sheets are read in the test's own process (as in the demo) unless a test starts a real worker
+    and says otherwise (tests/meetings/test_sheet_worker.py)."""
+    settings.SHEETS_IN_PROCESS = True
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     from tests.browser import CHROMIUM, CHROMIUM_FLAGS

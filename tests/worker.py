@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    def __init__(self, name: str = "test"):
+    def __init__(self, name: str = "test", env: dict[str, str] | None = None):
         self.name = name
+        self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "WorkerProcess":
@@ -26,6 +27,7 @@ class WorkerProcess:
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
             "BALLOT_PSEUDONYM_KEY": settings.BALLOT_PSEUDONYM_KEY,
+            **self.extra_env,
         }
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
         self.log = open(ROOT / "test-artifacts" / f"worker-{self.name}.log", "ab")  # noqa: SIM115

@@ -468,6 +468,7 @@ class SurveyImportApi(APIView):
         responses={
             201: OpenApiResponse(SurveyImportedSerializer, description="ballots imported"),
             409: OpenApiResponse(ApiErrorSerializer, description="the same file (by content) was imported already"),
+            503: OpenApiResponse(ApiErrorSerializer, description="no worker read the sheet in time"),
         },
     )
     def post(self, request, meeting_id: int, role: str):

@@ -857,17 +857,17 @@ def paper_entry_resolve(*, meeting: Meeting, entry_id: int, scores, actor, ip: s
     return entry
 
 
-@transaction.atomic
 def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, actor, ip: str | None) -> int:
     """A role's ballots collected outside the hall (电话满意度调查), one row per ballot: the department
     (code or name) and a column per criterion (code or name). Every row is checked like a phone
-    ballot; any problem refuses the whole sheet. Each ballot gets a receipt code. Audited."""
-    from django.db import IntegrityError
+    ballot; any problem refuses the whole sheet. Each ballot gets a receipt code. Audited.
+
+    The sheet is read by a worker before the transaction begins (the worker must see its job row);
+    what it read is then checked and stored in one transaction."""
     from django.utils.translation import gettext as _
 
-    from appraisal.exceptions import Conflict, InvalidInput, NotFound
-    from meetings.panel_sheets import SURVEY_FIXED_COLUMNS, SheetInvalid, map_columns, problem, read_rows
-    from meetings.services import audit_record
+    from appraisal.exceptions import NotFound
+    from meetings.panel_sheets import read_rows
 
     # A code with NUL is no code of ours, and PostgreSQL would refuse to look it up.
     role = (
@@ -875,10 +875,28 @@ def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, a
     )
     if role is None:
         raise NotFound(_('Unknown role "%(code)s".') % {"code": role_code.replace("\x00", "")})
-    form = role_form(role)
     content_sha256 = _file_sha256(fileobj)
+    _survey_refuse_duplicate(meeting=meeting, content_sha256=content_sha256)  # before a worker reads it
+    sheet = read_rows(fileobj, filename, meeting=meeting, actor=actor)
+    return _survey_store(
+        meeting=meeting, role=role, sheet=sheet, content_sha256=content_sha256, filename=filename, actor=actor, ip=ip
+    )
+
+
+@transaction.atomic
+def _survey_store(
+    *, meeting: Meeting, role: RaterRole, sheet, content_sha256: str, filename: str, actor, ip: str | None
+) -> int:
+    from django.db import IntegrityError
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict, InvalidInput
+    from meetings.panel_sheets import SURVEY_FIXED_COLUMNS, SheetInvalid, map_columns, problem
+    from meetings.services import audit_record
+
+    form = role_form(role)
     _survey_refuse_duplicate(meeting=meeting, content_sha256=content_sha256)
-    header, rows = read_rows(fileobj, filename)
+    header, rows = sheet
     columns = map_columns(header, SURVEY_FIXED_COLUMNS, {"department"})
     by_header = {}
     for criterion in form:
@@ -953,7 +971,7 @@ def survey_import(*, meeting: Meeting, role_code: str, fileobj, filename: str, a
         actor=actor,
         ip=ip,
         action="survey.imported",
-        details={"role": role_code, "ballots": count, "file": filename, "batch": batch.pk, "sha256": content_sha256},
+        details={"role": role.code, "ballots": count, "file": filename, "batch": batch.pk, "sha256": content_sha256},
     )
     return count
 

@@ -16,6 +16,9 @@ from meetings.panel_sheets import SheetInvalid, department_rows, read_rows
 from meetings.setup_document import SetupInvalid
 from meetings.setup_workbook import workbook_to_document
 
+# A file that passes the web tier's checks is read through a SheetJob row (meetings.sheet_reading).
+pytestmark = pytest.mark.django_db
+
 
 def xlsx(rows: list[list], *, styled_row: int | None = None) -> bytes:
     workbook = Workbook()
