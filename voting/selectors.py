@@ -184,8 +184,10 @@ def rater_by_token(token: str) -> Rater | None:
 
     if not token or len(token) > 64 or not token.isascii():
         return None
+    from appraisal.prepared import prepared_cursor
+
     sql = _rater_sql()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection, not per ballot
         cursor.execute(sql, [rater_token_hash(token)])
         row = cursor.fetchone()
     if row is None:

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from appraisal.models import Criterion, RaterRole
 from appraisal.numbers import FOUR_PLACES, decimal_from_input, plain
+from appraisal.prepared import prepared_cursor
 from meetings.models import Meeting, MeetingChange, Presentation, Rater
 from meetings.services import ballots_changed
 
@@ -360,8 +361,6 @@ def _ballot_insert_postgresql(
     """
     import json
 
-    from django.db import connection
-
     codes = {c.id: c.code for c in form}
     from .models import random_id
 
@@ -383,7 +382,7 @@ def _ballot_insert_postgresql(
         scores_as_sent(form, values),
         department_code,
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _INSERT_SQL,
             {
@@ -452,10 +451,15 @@ def _submit_context(
 
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [seat_lock_id(rater)])
-        cursor.execute(_CONTEXT_SQL, [presentation_id, record_pseudonym, key, pseudonym, rater.pk])
+            # BEGIN, the lock and the read go out together (psycopg's pipeline): one trip, still three
+            # statements, run one after the other, so the read's snapshot is taken after the lock is held.
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [seat_lock_id(rater)])
+                cursor.execute(_CONTEXT_SQL, [presentation_id, record_pseudonym, key, pseudonym, rater.pk])
+        else:
+            cursor.execute(_CONTEXT_SQL, [presentation_id, record_pseudonym, key, pseudonym, rater.pk])
         row = cursor.fetchone()
     (p_id, state, opened_at, department_id, department_code, stored_hash, stored_status, stored_response,
      ballot_id, ballot_state, receipt, created_at, source) = row  # fmt: skip
