@@ -15,6 +15,7 @@ from reports import views as reports_views
 from reports import views_feedback as reports_feedback
 from voting import api as voting_api
 from voting import views as voting_views
+from voting.ballot_view import ballot_put
 
 register_converter(IdConverter, "id")
 register_converter(CodeConverter, "code")
@@ -63,7 +64,6 @@ api_v1 = [
     path("meetings/<id:meeting_id>/vetoes", reports_api.VetoesApi.as_view(), name="vetoes"),
     path("meetings/<id:meeting_id>/vetoes/<code:department>", reports_api.VetoDetailApi.as_view(), name="veto-detail"),
     path("rater", voting_api.RaterApi.as_view(), name="rater"),
-    path("rater/ballots/<id:presentation_id>", voting_api.RaterBallotApi.as_view(), name="rater-ballot"),
     path("meetings/<id:meeting_id>/voting", voting_api.VotingApi.as_view(), name="voting"),
     path("meetings/<id:meeting_id>/progress", voting_api.ProgressApi.as_view(), name="progress"),
     path("meetings/<id:meeting_id>/paper", voting_api.PaperEntryApi.as_view(), name="paper-entry"),
@@ -79,7 +79,6 @@ api_v1 = [
         voting_api.SurveyWithdrawApi.as_view(),
         name="survey-withdraw",
     ),
-    path("meetings/<id:meeting_id>/live", voting_views.live_state, name="live"),
     path(
         "meetings/<id:meeting_id>/snapshots/<id:snapshot_id>/export.<str:fmt>",
         reports_api.SnapshotExportApi.as_view(),
@@ -119,6 +118,11 @@ password_reset_urls = [
 ]
 
 urlpatterns = [
+    # The two paths a hall hammers come first: Django tries the patterns in order, and the API's list
+    # sits behind the admin, the rater pages and the console (0.2 ms a request, measured in issue 19).
+    # A ballot is a plain Django view that hands whatever is not the common case to RaterBallotApi.
+    path("api/v1/rater/ballots/<id:presentation_id>", ballot_put, name="rater-ballot"),
+    path("api/v1/meetings/<id:meeting_id>/live", voting_views.live_state, name="live"),
     path("", reports_views.home, name="home"),
     path("healthz", appraisal_views.healthz, name="healthz"),
     # Both logins (the console's and the admin's) are rate-limited.
