@@ -44,7 +44,7 @@ from voting.models import Ballot  # noqa: E402
 from voting.services import voting_set  # noqa: E402
 
 MEETINGS = [(73, 1500), (73, 1500), (20, 667), (20, 667), (20, 666)]  # (departments, seats)
-ROUNDS = int(os.environ.get("BENCH_CITY_ROUNDS", "3"))  # presentations scored per meeting
+ROUNDS = int(os.environ.get("BENCH_CITY_ROUNDS", "8"))  # presentations per meeting: a few minutes in all
 POLLING_PHONES = 0.2  # the share of phones polling between bursts (the others are between polls)
 
 
@@ -94,9 +94,19 @@ def main() -> None:
     with Gunicorn() as server:
         host, port = "127.0.0.1", server.port
 
+        addresses = iter(range(10**6))
+
+        def phone_address() -> tuple[str, int]:
+            # Each thread of phones connects from its own loopback address (127.0.1.1 to 127.0.1.250), as a
+            # hall's phones come from many: from one address, about 350 new connections a second to one port
+            # meet the 4-tuples of connections still in TIME_WAIT and some connects are refused (issue 19).
+            with lock:
+                n = next(addresses)
+            return (f"127.0.1.{n % 250 + 1}", 0)
+
         def ballot(args):
             card, presentation = args
-            holder = local.__dict__.setdefault("holder", {})
+            holder = local.__dict__.setdefault("holder", {"source": phone_address()})
             body = json.dumps({"scores": SCORES})
             headers = {
                 "Authorization": f"Rater {card}",
@@ -120,7 +130,7 @@ def main() -> None:
                 time.sleep(0.2 * 2**attempt)
 
         def poller(urls_and_headers, period):
-            holder = {}
+            holder = {"source": phone_address()}
             while not stop.is_set():
                 for url, headers in urls_and_headers:
                     status: int | str = "none"

@@ -23,7 +23,11 @@ MAX_TRIES = 6
 def request(conn_holder, host, port, method, path, body=None, headers=None, timeout=30):
     conn = conn_holder.get("c")
     if conn is None:
-        conn = conn_holder["c"] = http.client.HTTPConnection(host, port, timeout=timeout)
+        # A holder may name its own loopback address ("source"): phones come from many addresses, and one
+        # address opening hundreds of connections a second runs into its own closed ones (cityday.py).
+        conn = conn_holder["c"] = http.client.HTTPConnection(
+            host, port, timeout=timeout, source_address=conn_holder.get("source")
+        )
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
