@@ -88,8 +88,8 @@ def main() -> None:
     results = []
     with Gunicorn(workers=int(os.environ.get("BENCH_WORKERS", "4"))) as server:
         # One warm-up burst on each path, not measured, as the aggregation bench warms up: a fresh worker
-        # pays for its first queries (the role's form, the prepared statements) inside the measured second
-        # otherwise, which moved the 500-rater ratio by up to 0.08 from run to run.
+        # would otherwise pay for its first queries (the role's form, the prepared statements) inside the
+        # measured second.
         warm = meeting_import(document=document(WARM_UP, title="预热"), actor=None)
         voting_set(meeting=warm.meeting, presentation_id=None, action="next", actor=None, ip=None)
         warm_tokens = [r.token for r in warm.raters]

@@ -148,7 +148,8 @@ def burst_section() -> list[str]:
         "machine. The load comes from a separate process over loopback (`bench/load.py`). Each rater PUTs one ballot",
         "with a phone's retry pattern (the same Idempotency-Key resent after an error, with backoff), 100 at a time,",
         "while every phone polls the live state every 2.5 to 4 s. The baseline is a bare Django view in the",
-        "same processes, with the same middleware: it authenticates nothing and INSERTs one row.",
+        "same processes, with the same middleware: it authenticates nothing and INSERTs one row. Both paths get",
+        "one unmeasured warm-up burst of 200 raters first.",
         "",
         "| raters | path | ballots/s | all in (s) | p50 (ms) | p99 (ms) | errors | retries | stored |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -228,9 +229,9 @@ def burst_section() -> list[str]:
         "What is left: about 0.7 ms of middleware and request handling that the baseline pays too, the service's",
         "Python (pseudonyms, the fingerprint, the payload: about 0.5 ms), the INSERT (0.45 ms: three tables, and the",
         "statement trigger that moves the meeting's change counter) and the COMMIT. At 500 raters the ratio moves",
-        "by several hundredths from run to run (0.41 to 0.49 measured in four runs): the burst lasts about one",
-        "second, and the first ballots on each fresh worker pay for its first queries (the role's form, the",
-        "prepared statements).",
+        "by several hundredths from run to run: 0.41 to 0.49 in four runs from fresh workers, 0.45 in this one",
+        "after a warm-up burst of 200 on each path (the burst lasts about a second). More workers do not help:",
+        "6 workers gave 0.39 and 0.48, 8 gave 0.44 and 0.51 (the two cores are the limit, not waiting).",
         "",
     ]
     twice = data.get("twice")
