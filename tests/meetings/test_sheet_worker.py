@@ -96,32 +96,29 @@ def test_the_panel_page_shows_a_sheet_still_being_read_and_reloads_itself(meetin
 
 
 @pytest.mark.worker
-def test_a_sheet_beyond_the_memory_limit_is_refused_and_the_worker_reads_the_next(meeting_and_admin):
+@pytest.mark.parametrize(
+    ("limit", "worker_env", "web_time_limit", "message"),
+    [
+        ("memory", {"SHEET_MEMORY_MB": "16"}, None, "读取这张表需要超过 16 MB 内存"),
+        # The time limit is sent with each message: the worker's own default stays 20 s.
+        ("time", {}, 1, "读取这张表超过了 1 秒"),
+    ],
+)
+def test_a_sheet_beyond_a_limit_is_refused_and_the_worker_reads_the_next(
+    meeting_and_admin, settings, limit, worker_env, web_time_limit, message
+):
     meeting, client = meeting_and_admin
-    worker = WorkerProcess("sheets-memory", env={"SHEET_MEMORY_MB": "16"}).start()
+    if web_time_limit:
+        settings.SHEET_TIME_LIMIT = web_time_limit
+    worker = WorkerProcess(f"sheets-{limit}", env=worker_env).start()
     try:
         refused, _waiting = upload_and_follow(client, meeting, panel_sheet(20000, extra_columns=20))
         accepted, _waiting = upload_and_follow(client, meeting, panel_sheet(5))
     finally:
         worker.stop()
 
-    assert "读取这张表需要超过 16 MB 内存" in refused and "Traceback" not in refused
+    assert message in refused and "Traceback" not in refused
     assert PanelImport.objects.get(meeting=meeting).rows[4]["name"] == "王芳4"
-    assert "<td>王芳4</td>" in accepted
-
-
-@pytest.mark.worker
-def test_a_sheet_beyond_the_time_limit_is_refused_and_the_worker_reads_the_next(meeting_and_admin, settings):
-    meeting, client = meeting_and_admin
-    settings.SHEET_TIME_LIMIT = 1  # sent with each message: the worker's own default stays 20 s
-    worker = WorkerProcess("sheets-time").start()
-    try:
-        refused, _waiting = upload_and_follow(client, meeting, panel_sheet(20000, extra_columns=20))
-        accepted, _waiting = upload_and_follow(client, meeting, panel_sheet(5))
-    finally:
-        worker.stop()
-
-    assert "读取这张表超过了 1 秒" in refused and "Traceback" not in refused
     assert "<td>王芳4</td>" in accepted
 
 
