@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from meetings.models import Meeting, Presentation, Rater
 
-from .services import FormCriterion, RecordedBallot, ballots_bulk_record, role_form
+from .selectors import FormCriterion, role_form
+from .services import RecordedBallot, ballots_bulk_record
 
 
 def _snap(quality: float, criterion: FormCriterion) -> Decimal:
