@@ -291,6 +291,9 @@ def uploads_section() -> list[str]:
         f"Uploads answered meanwhile: {uploads['n']:,} ({', '.join(f'{k}: {v:,}' for k, v in uploads['statuses'].items())}),",
         f"median {uploads['median_s']} s each: the bomb is refused from its zip directory and the first bytes of its",
         "parts (appraisal/sheets.py) before openpyxl reads it, so no worker spends a gigabyte or thirty seconds on it.",
+        "A sheet that passes these checks is parsed by a Celery worker, never by gunicorn, under a time and a memory",
+        "limit (`meetings/sheet_reading.py`; the limits are tested with a real worker in",
+        "`tests/meetings/test_sheet_worker.py`).",
         "",
     ]
     return lines
