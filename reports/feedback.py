@@ -48,10 +48,33 @@ def feedback_context(snapshot: ResultSnapshot) -> dict:
 
 
 def departments_feedback(snapshot: ResultSnapshot) -> list[dict]:
-    """Every ranked or listed department's feedback, in the snapshot's order (the organizers' PDF)."""
+    """Every ranked or listed department's feedback, in the snapshot's order (the organizers' PDF).
+
+    The meeting's ballots and their values are read once for all departments, not per department."""
     shared = feedback_context(snapshot)
-    out = [department_feedback(snapshot, row["department"], shared=shared) for row in snapshot.rows]
-    return [f for f in out if f]
+    counted = shared["counted"]
+    ballots: dict[str, list[tuple]] = defaultdict(list)
+    for department, *ballot in Ballot.objects.filter(presentation__meeting_id=snapshot.meeting_id).values_list(
+        "presentation__department__code", "pk", "role__code", "total", "receipt"
+    ):
+        if ballot[0] in counted:
+            ballots[department].append(tuple(ballot))
+    valid_ids = {b[0] for found in ballots.values() for b in found if b[3] not in shared["invalid"]}
+    values: dict[int, list[tuple]] = defaultdict(list)
+    # By the meeting, not by a list of thousands of ids; the values of ballots not counted are passed over.
+    for ballot_id, *value in BallotValue.objects.filter(
+        ballot__presentation__meeting_id=snapshot.meeting_id
+    ).values_list("ballot_id", "criterion__code", "criterion__name", "points"):
+        if ballot_id in valid_ids:
+            values[ballot_id].append(tuple(value))
+    presented = set(
+        Presentation.objects.filter(meeting_id=snapshot.meeting_id).values_list("department__code", flat=True)
+    )
+    return [
+        _feedback(snapshot, row, ballots.get(row["department"], []), values, shared)
+        for row in snapshot.rows
+        if row["department"] in presented
+    ]
 
 
 def department_feedback(snapshot: ResultSnapshot, code: str, *, shared: dict | None = None) -> dict | None:
@@ -60,13 +83,26 @@ def department_feedback(snapshot: ResultSnapshot, code: str, *, shared: dict | N
     if row is None or presentation is None:
         return None
     shared = shared or feedback_context(snapshot)
-    counted, invalid_receipts, roles, full = shared["counted"], shared["invalid"], shared["roles"], shared["full"]
+    counted, invalid_receipts = shared["counted"], shared["invalid"]
     # The department's own ballots, kept when the snapshot counted them (its inputs), never others.
     ballots = [
         b
         for b in Ballot.objects.filter(presentation=presentation).values_list("pk", "role__code", "total", "receipt")
         if b[0] in counted
     ]
+    values: dict[int, list[tuple]] = defaultdict(list)
+    valid_ids = [pk for pk, _role, _total, receipt in ballots if receipt not in invalid_receipts]
+    for ballot_id, *value in BallotValue.objects.filter(ballot_id__in=valid_ids).values_list(
+        "ballot_id", "criterion__code", "criterion__name", "points"
+    ):
+        values[ballot_id].append(tuple(value))
+    return _feedback(snapshot, row, ballots, values, shared)
+
+
+def _feedback(snapshot: ResultSnapshot, row: dict, ballots: list[tuple], values: dict, shared: dict) -> dict:
+    """One department's feedback from its counted ballots (id, role, total, receipt) and their values."""
+    code = row["department"]
+    invalid_receipts, roles, full = shared["invalid"], shared["roles"], shared["full"]
     valid = {pk: (role, total) for pk, role, total, receipt in ballots if receipt not in invalid_receipts}
     invalid_count: dict[str, int] = defaultdict(int)
     for _pk, role, _total, receipt in ballots:
@@ -75,13 +111,11 @@ def department_feedback(snapshot: ResultSnapshot, code: str, *, shared: dict | N
     sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     names: dict[tuple[str, str], str] = {}
-    for ballot_id, criterion, name, points in BallotValue.objects.filter(ballot_id__in=list(valid)).values_list(
-        "ballot_id", "criterion__code", "criterion__name", "points"
-    ):
-        role = valid[ballot_id][0]
-        sums[(role, criterion)] += points
-        counts[(role, criterion)] += 1
-        names[(role, criterion)] = name
+    for ballot_id, (role, _total) in valid.items():
+        for criterion, name, points in values.get(ballot_id, ()):
+            sums[(role, criterion)] += points
+            counts[(role, criterion)] += 1
+            names[(role, criterion)] = name
     out_roles = {}
     for code_, role in roles.items():
         totals = [total for role_code, total in valid.values() if role_code == code_]

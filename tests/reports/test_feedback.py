@@ -252,3 +252,23 @@ def test_a_contact_walking_every_page_api_and_export_sees_only_its_department(ap
     reached = {name for name, url, code in seen if code == 200 and name in own_routes}
     assert {"feedback-page", "feedback-pdf", "feedback", "appeals"} <= reached
     assert ("appeal-attachment", f"/api/v1/meetings/{meeting.pk}/appeals/{appeal.pk}/attachment", 404) in seen
+
+
+@pytest.mark.parametrize("departments", [3, 7])
+def test_every_departments_feedback_reads_alike_one_by_one_in_constant_queries(
+    small_document, departments, django_assert_num_queries
+):
+    from reports.feedback import department_feedback, departments_feedback, feedback_context
+
+    meeting = meeting_import(document=small_document(departments=departments, seats=6), actor=None).meeting
+    ballots_simulate(meeting=meeting, seed=11)
+    snapshot = snapshot_compute(meeting=meeting)
+    snapshot.refresh_from_db()
+    one_by_one = [department_feedback(snapshot, row["department"]) for row in snapshot.rows]
+
+    feedback_context(snapshot)  # loads the snapshot's inputs and its meeting once, outside the count
+    # The roles, the ballots, their values and the agenda: 4 whatever the number of departments.
+    with django_assert_num_queries(4):
+        together = departments_feedback(snapshot)
+
+    assert together == one_by_one and len(together) == departments
