@@ -162,6 +162,26 @@ def _limit_problem(kind: str, message: str) -> dict:
     )
 
 
+def _too_slow(kind: str, seconds: int) -> dict:
+    return _limit_problem(
+        kind,
+        _("Reading the sheet took longer than %(n)d seconds. Split it, or delete empty rows and columns.")
+        % {"n": seconds},
+    )
+
+
+def _no_worker() -> str:
+    return _("No worker could read the sheet in time. Try again in a minute.")
+
+
+def _refusal(kind: str, problems: list[dict]) -> Exception:
+    """The reader's own exception for this kind of sheet: SetupInvalid (by JSON path) or SheetInvalid."""
+    from .panel_sheets import SheetInvalid
+    from .setup_document import SetupInvalid
+
+    return SetupInvalid(problems) if kind == SheetJob.Kind.SETUP else SheetInvalid(problems)
+
+
 def _connection_reset() -> None:
     """A limit can strike while a progress update is on the wire; the connection is then unusable
     ("another command is already in progress"). The outcome is written on a fresh one."""
@@ -215,13 +235,7 @@ def sheet_job_execute(*, job_id, limit_memory: bool, time_limit: int | None = No
             ]
         except SoftTimeLimitExceeded:
             _connection_reset()
-            problems = [
-                _limit_problem(
-                    job.kind,
-                    _("Reading the sheet took longer than %(n)d seconds. Split it, or delete empty rows and columns.")
-                    % {"n": time_limit or settings.SHEET_TIME_LIMIT},
-                )
-            ]
+            problems = [_too_slow(job.kind, time_limit or settings.SHEET_TIME_LIMIT)]
     done = problems is None
     SheetJob.objects.filter(pk=job_id).update(
         state=SheetJob.State.DONE if done else SheetJob.State.FAILED,
@@ -259,18 +273,14 @@ def sheet_job_settle(*, job: SheetJob) -> SheetJob:
         overdue = {
             SheetJob.State.RUNNING: (
                 Q(started_at__lt=running_since),
-                _("Reading the sheet took longer than %(n)d seconds. Split it, or delete empty rows and columns.")
-                % {"n": settings.SHEET_TIME_LIMIT},
+                _too_slow(job.kind, settings.SHEET_TIME_LIMIT),
             ),
-            SheetJob.State.QUEUED: (
-                Q(created_at__lt=now - QUEUE_PATIENCE),
-                _("No worker could read the sheet in time. Try again in a minute."),
-            ),
+            SheetJob.State.QUEUED: (Q(created_at__lt=now - QUEUE_PATIENCE), _limit_problem(job.kind, _no_worker())),
         }
     if job.state in overdue:
-        late, message = overdue[job.state]
+        late, problem = overdue[job.state]
         SheetJob.objects.filter(late, pk=job.pk, state=job.state).update(
-            state=SheetJob.State.FAILED, problems=[_limit_problem(job.kind, message)], data=b"", finished_at=now
+            state=SheetJob.State.FAILED, problems=[problem], data=b"", finished_at=now
         )
         job.refresh_from_db()
     return job
@@ -278,23 +288,20 @@ def sheet_job_settle(*, job: SheetJob) -> SheetJob:
 
 def sheet_job_outcome(*, job: SheetJob):
     """What the worker read, decoded: (header, rows) or (document, locations); raises with the problems."""
-    from .panel_sheets import SheetInvalid
-    from .setup_document import SetupInvalid
-
     if job.state == SheetJob.State.FAILED:
-        raise SetupInvalid(job.problems) if job.kind == SheetJob.Kind.SETUP else SheetInvalid(job.problems)
+        raise _refusal(job.kind, job.problems)
     if job.kind == SheetJob.Kind.SETUP:
         return decode(job.header), job.rows  # the locations are plain text
     return job.header, [(number, decode(values)) for number, values in job.rows]
 
 
 def sheet_submit(
-    *, data: bytes, filename: str, meeting: Meeting | None = None, actor: AbstractBaseUser | None = None,
-    wait: float = 0,
+    *, data: bytes, filename: str, kind: str = SheetJob.Kind.ROWS, meeting: Meeting | None = None,
+    actor: AbstractBaseUser | None = None, wait: float = 0,
 ) -> SheetJob:  # fmt: skip
     """Queue checked bytes for a worker and wait at most ``wait`` seconds: a page shows the job's
     progress until it is read (the admin's panel page), a small sheet is often read by then."""
-    job = sheet_job_create(data=data, filename=filename, meeting=meeting, actor=actor)
+    job = sheet_job_create(data=data, filename=filename, kind=kind, meeting=meeting, actor=actor)
     sheet_job_start(job=job)
     return sheet_job_wait(job=job, timeout=wait)
 
@@ -307,21 +314,14 @@ def sheet_read(
 
     Waits at most the task's hard time limit; a job no worker has taken by then is withdrawn
     (SheetUnread, 503), one still being read is refused as too slow."""
-    from .panel_sheets import SheetInvalid
-    from .setup_document import SetupInvalid
-
-    job = sheet_job_create(data=data, filename=filename, kind=kind, meeting=meeting, actor=actor)
-    sheet_job_start(job=job)
-    job = sheet_job_wait(job=job, timeout=settings.SHEET_TIME_LIMIT + 3)
+    job = sheet_submit(
+        data=data, filename=filename, kind=kind, meeting=meeting, actor=actor, wait=settings.SHEET_TIME_LIMIT + 3
+    )
     try:
         if job.state == SheetJob.State.QUEUED:
-            raise SheetUnread(_("No worker could read the sheet in time. Try again in a minute."))
+            raise SheetUnread(_no_worker())
         if job.state == SheetJob.State.RUNNING:
-            message = _(
-                "Reading the sheet took longer than %(n)d seconds. Split it, or delete empty rows and columns."
-            ) % {"n": settings.SHEET_TIME_LIMIT}
-            problems = [_limit_problem(kind, message)]
-            raise SetupInvalid(problems) if kind == SheetJob.Kind.SETUP else SheetInvalid(problems)
+            raise _refusal(kind, [_too_slow(kind, settings.SHEET_TIME_LIMIT)])
         return sheet_job_outcome(job=job)
     finally:
         SheetJob.objects.filter(pk=job.pk).delete()
