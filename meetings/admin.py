@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
@@ -206,12 +207,32 @@ class SheetJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "meeting",
         "state",
         "rows_read",
-        "problems",
+        "problems_text",
         "created_by",
         "created_at",
         "finished_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("problems"))
+    def problems_text(self, job: SheetJob):
+        """One line per problem, as the panel page words them (row and column, or the setup sheet's place)."""
+        return (
+            format_html_join(
+                mark_safe("<br>"),  # a fixed tag, no data in it
+                "{}{}",
+                ((_problem_place(p), p.get("message", "")) for p in job.problems if isinstance(p, dict)),
+            )
+            or "–"
+        )
+
+
+def _problem_place(problem: dict) -> str:
+    if problem.get("path"):
+        return f"{problem['path']}："
+    row, column = problem.get("row"), problem.get("column")
+    where = [str(_("row %(n)s") % {"n": row}) if row else "", str(column or "")]
+    return "，".join(w for w in where if w) + ("：" if any(where) else "")
 
 
 # --- the scheme: a change here is a change to every meeting of the scheme ---------------------------

@@ -182,3 +182,15 @@ def test_a_sheet_whose_worker_died_is_refused_on_the_page_not_awaited_for_ever(m
     assert "读取这张表超过了 20 秒" in refused and 'http-equiv="refresh"' not in refused
     assert SheetJob.objects.get(pk=stuck.pk).state == SheetJob.State.FAILED
     assert "正在等待后台进程读取表格" in waiting and 'http-equiv="refresh"' in waiting
+
+
+def test_the_admin_shows_a_refused_sheet_problems_in_words_not_json(meeting_and_admin):
+    meeting, client = meeting_and_admin
+    job = sheet_job_create(data=b"x", filename="名单.xlsx", meeting=meeting, actor=None)
+    problems = [{"row": 3, "column": "姓名", "message": "人数与姓名只能填写一项。"}]
+    SheetJob.objects.filter(pk=job.pk).update(state=SheetJob.State.FAILED, problems=problems)
+
+    page = client.get(f"/admin/meetings/sheetjob/{job.pk}/change/").content.decode()
+
+    assert "第 3 行，姓名：人数与姓名只能填写一项。" in page
+    assert '"message":' not in page and "&quot;message&quot;" not in page
