@@ -184,12 +184,10 @@ def rater_by_token(token: str) -> Rater | None:
 
     if not token or len(token) > 64 or not token.isascii():
         return None
-    from appraisal.prepared import prepared_cursor
+    from appraisal.prepared import fetchone_first
 
-    sql = _rater_sql()
-    with prepared_cursor() as cursor:  # planned once per connection, not per ballot
-        cursor.execute(sql, [rater_token_hash(token)])
-        row = cursor.fetchone()
+    # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
+    row = fetchone_first(_rater_sql(), [rater_token_hash(token)])
     if row is None:
         return None
     instances, start = [], 0

@@ -118,3 +118,48 @@ def test_console_page_during_a_database_outage_is_503_not_a_login_loop(client, h
     # The session could not be read: a redirect to the login page would be a lie.
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+
+
+@pytest.fixture
+def usable_checks(monkeypatch):
+    """How often Django's health check query (is_usable) runs; the real check still runs."""
+    from django.db import connections
+
+    wrapper = connections["default"]
+    calls = []
+    real = wrapper.is_usable
+
+    def counted():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(wrapper, "is_usable", counted)
+    return calls
+
+
+def test_ballot_put_checks_the_connection_with_its_first_read_not_a_select_1(client, hall, usable_checks):
+    hall.open(hall.presentations[0])
+    token = hall.token("leadership")
+    connection.ensure_connection()
+    connection.health_check_done = False  # what the start of every request does (close_old_connections)
+
+    response = put(client, token, hall.presentations[0].pk, key="first")
+
+    assert response.status_code == 201
+    assert usable_checks == []  # the token's read was the check
+    assert connection.health_check_done
+
+
+def test_ballot_put_on_a_connection_lost_between_requests_reconnects_and_stores(
+    client, hall, lose_connection, usable_checks
+):
+    hall.open(hall.presentations[0])
+    token = hall.token("leadership")
+
+    lose_connection()  # PostgreSQL restarted while the worker waited for its next request
+    connection.health_check_done = False  # a new request
+    response = put(client, token, hall.presentations[0].pk, key="after-restart")
+
+    assert response.status_code == 201  # as Django's own check would have: no 503 for a stale connection
+    assert usable_checks == [1]  # asked once, after the read failed
+    assert Ballot.objects.count() == 1

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from appraisal.models import RaterRole
-from appraisal.prepared import prepared_cursor
+from appraisal.prepared import pipeline_beginning, pipeline_committing, prepared_cursor
 from meetings.models import MeetingChange, Presentation, Rater
 from meetings.services import ballots_changed
 
@@ -98,7 +98,7 @@ def _ballot_insert_postgresql(
         scores_as_sent(form, values),
         department_code,
     )
-    with prepared_cursor() as cursor:
+    with prepared_cursor() as cursor, pipeline_committing(cursor) as commit:
         cursor.execute(
             _INSERT_SQL,
             {
@@ -121,6 +121,7 @@ def _ballot_insert_postgresql(
                 "response": json.dumps(payload),
             },
         )
+        commit()  # the transaction's last statement: ballot_submit returns right after
     return payload
 
 
@@ -171,7 +172,7 @@ def _submit_context(
         if connection.vendor == "postgresql":
             # BEGIN, the lock and the read go out together (psycopg's pipeline): one trip, still three
             # statements, run one after the other, so the read's snapshot is taken after the lock is held.
-            with connection.wrap_database_errors, connection.connection.pipeline():
+            with pipeline_beginning(cursor):
                 cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [seat_lock_id(rater)])
                 cursor.execute(_CONTEXT_SQL, [presentation_id, record_pseudonym, key, pseudonym, rater.pk])
         else:
