@@ -134,14 +134,29 @@ class SubmitResult:
 
 
 def ballot_payload(ballot: Ballot, scores: dict[str, str], department_code: str) -> dict:
+    return payload_of(
+        presentation_id=ballot.presentation_id,
+        department_code=department_code,
+        receipt=ballot.receipt,
+        state=ballot.state,
+        scores=scores,
+        total=ballot.total,
+        updated_at=ballot.updated_at,
+    )
+
+
+def payload_of(
+    *, presentation_id: int, department_code: str, receipt: str, state: str, scores, total, updated_at
+) -> dict:
+    """What the rater is answered about a ballot (and what its idempotency record replays)."""
     return {
-        "presentation": ballot.presentation_id,
+        "presentation": presentation_id,
         "department": department_code,
-        "receipt": receipt_display(ballot.receipt),
-        "state": ballot.state,
+        "receipt": receipt_display(receipt),
+        "state": state,
         "scores": scores,
-        "total": str(Decimal(ballot.total).quantize(FOUR_PLACES)),
-        "updated_at": ballot.updated_at.isoformat(),
+        "total": str(Decimal(total).quantize(FOUR_PLACES)),
+        "updated_at": updated_at.isoformat(),
     }
 
 

@@ -27,6 +27,7 @@ from .ballots import (
     ballot_payload,
     ballot_store,
     ballot_time,
+    payload_of,
     quota_check,
     receipt_generate,
     request_fingerprint,
@@ -46,7 +47,8 @@ WITH b AS (
 ), v AS (
     INSERT INTO voting_ballotvalue (id, ballot_id, criterion_id, grade_id, points)
     SELECT x.id, b.id, x.criterion_id, x.grade_id, x.points
-    FROM b, unnest(%(value_ids)s::bigint[], %(criteria)s::bigint[], %(grades)s::bigint[], %(points)s::numeric[])
+    FROM b, unnest(%(value_ids)s::text::bigint[], %(criteria)s::text::bigint[], %(grades)s::text::bigint[],
+                   %(points)s::text::numeric[])
          AS x(id, criterion_id, grade_id, points)
 ), i AS (
     INSERT INTO voting_idempotencyrecord (id, pseudonym, key, request_hash, status_code, response, created_at)
@@ -55,6 +57,11 @@ WITH b AS (
 )
 SELECT id FROM b
 """
+
+
+def _array_literal(items) -> str:
+    """A PostgreSQL array literal of ints, Decimals and None (NULL): nothing in it is text from a request."""
+    return "{" + ",".join("NULL" if item is None else str(item) for item in items) + "}"
 
 
 def _ballot_insert_postgresql(
@@ -91,12 +98,14 @@ def _ballot_insert_postgresql(
             points={codes[c]: points for c, _g, points in values},
         )
     )
-    payload = ballot_payload(
-        Ballot(
-            presentation_id=presentation_id, receipt=receipt, state=Ballot.State.SUBMITTED, total=total, updated_at=when
-        ),
-        scores_as_sent(form, values),
-        department_code,
+    payload = payload_of(
+        presentation_id=presentation_id,
+        department_code=department_code,
+        receipt=receipt,
+        state=Ballot.State.SUBMITTED,
+        scores=scores_as_sent(form, values),
+        total=total,
+        updated_at=when,
     )
     with prepared_cursor() as cursor, pipeline_committing(cursor) as commit:
         cursor.execute(
@@ -110,12 +119,14 @@ def _ballot_insert_postgresql(
                 "total": total,
                 "when": when,
                 "line": line,
-                "value_ids": [random_id() for _v in values],
+                # The four arrays as PostgreSQL array literals (text cast in the SQL): psycopg inspects every
+                # element of a list to choose its dumper, on every execute; these are ints, NULLs and decimals.
+                "value_ids": _array_literal(random_id() for _v in values),
                 "record_id": random_id(),
                 "record_pseudonym": record_pseudonym,
-                "criteria": [c for c, _g, _p in values],
-                "grades": [g for _c, g, _p in values],
-                "points": [p for _c, _g, p in values],
+                "criteria": _array_literal(c for c, _g, _p in values),
+                "grades": _array_literal(g for _c, g, _p in values),
+                "points": _array_literal(p for _c, _g, p in values),
                 "key": idempotency_key,
                 "fingerprint": fingerprint,
                 "response": json.dumps(payload),
