@@ -140,3 +140,28 @@ def test_receipt_uses_every_character_in_every_position():
     assert all(len(r) == RECEIPT_LENGTH and set(r) <= set(RECEIPT_ALPHABET) for r in receipts)
     for position in range(RECEIPT_LENGTH):  # each of the 32 characters, at each place (misses: about 1e-40)
         assert {r[position] for r in receipts} == set(RECEIPT_ALPHABET)
+
+
+def prepared_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_refused_ballot_keeps_the_connections_prepared_statements(client, hall):
+    first, pending, second = hall.presentations[:3]
+    hall.open(first, second)
+    token = hall.token("leadership")
+    assert put(client, token, first.pk, key="warm").status_code == 201
+    prepared = prepared_names()
+
+    refused = put(client, token, pending.pk, key="too-early")  # voting not open: refused after the lock
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "voting_not_open"
+    # Refusals end their transaction with a COMMIT: a rollback makes psycopg deallocate every statement.
+    assert prepared_names() == prepared
+    response, trips, trace = round_trips(lambda: put(client, token, second.pk, key="after"))
+    assert response.status_code == 201 and trips == 3  # nothing to prepare again
+    assert not any(line.startswith("F") and "Parse" in line and '"_pg3_' in line for line in trace)
+    assert committed_elsewhere(pending.pk) == 0 and committed_elsewhere(second.pk) == 1

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from appraisal.exceptions import DomainError
 from appraisal.models import RaterRole
 from appraisal.prepared import pipeline_beginning, pipeline_committing, prepared_cursor
 from meetings.models import MeetingChange, Presentation, Rater
@@ -216,19 +217,26 @@ IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
 _idempotency_key = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
-@transaction.atomic
-def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
-    """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
+@dataclass(frozen=True)
+class _Checked:
+    """A submission that passed every rule, with what writing it needs."""
 
-    Raises NotFound (404), PermissionRefused (403 recusal), Conflict (409
-    voting not open, quota, voided), InvalidInput (400 per criterion, or a
-    malformed Idempotency-Key), Unprocessable (422 the key was used with another body).
-    """
+    context: SubmitContext
+    pseudonym: str
+    record_pseudonym: str | None
+    fingerprint: str
+    form: list
+    values: list
+
+
+def _ballot_check(
+    *, rater: Rater, presentation_id: int, scores, idempotency_key: str | None
+) -> SubmitResult | _Checked:
+    """Lock the seat, read the context, apply every rule: the stored answer of a repeated request, or what
+    writing the ballot needs. Raises the refusals; writes nothing."""
     from django.utils.translation import gettext as _
 
     from appraisal.exceptions import Conflict, InvalidInput, NotFound, PermissionRefused, Unprocessable
-
-    from ..models import IdempotencyRecord
 
     if idempotency_key is not None and not _idempotency_key.fullmatch(idempotency_key):
         raise InvalidInput(
@@ -271,6 +279,44 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
         raise InvalidInput(_("Some scores are not valid."), errors=errors)
 
     quota_check(meeting=meeting, form=form, values=values, rater=rater, presentation_id=presentation_id)
+    return _Checked(context, pseudonym, record_pseudonym, fingerprint, form, values)
+
+
+def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key: str | None = None) -> SubmitResult:
+    """Cast or replace the rater's ballot for one presentation: every rule, one transaction.
+
+    Raises NotFound (404), PermissionRefused (403 recusal), Conflict (409
+    voting not open, quota, voided), InvalidInput (400 per criterion, or a
+    malformed Idempotency-Key), Unprocessable (422 the key was used with another body).
+    """
+    outcome = _ballot_submit(
+        rater=rater, presentation_id=presentation_id, scores=scores, idempotency_key=idempotency_key
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _ballot_submit(
+    *, rater: Rater, presentation_id: int, scores, idempotency_key: str | None
+) -> SubmitResult | DomainError:
+    """The transaction. A refusal is returned, not raised: it comes before anything is written, so the block
+    ends normally and commits nothing but the end of the seat's lock. Raising would roll back, to the same
+    effect on the data, but psycopg deallocates every prepared statement of the connection on a rollback,
+    and the worker's next ballots would prepare the hot statements anew (after a presentation closes, a
+    hall's late ballots are many)."""
+    try:
+        checked = _ballot_check(
+            rater=rater, presentation_id=presentation_id, scores=scores, idempotency_key=idempotency_key
+        )
+    except DomainError as refusal:
+        return refusal
+    if isinstance(checked, SubmitResult):  # answered from the Idempotency-Key
+        return checked
+    meeting = rater.meeting
+    context, pseudonym, record_pseudonym = checked.context, checked.pseudonym, checked.record_pseudonym
+    fingerprint, form, values = checked.fingerprint, checked.form, checked.values
 
     if context.ballot is None and connection.vendor == "postgresql":
         payload = _ballot_insert_postgresql(
@@ -303,6 +349,8 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
     payload = ballot_payload(ballot, scores_as_sent(form, values), context.department_code)
     status = 201 if created else 200
     if idempotency_key:
+        from ..models import IdempotencyRecord
+
         IdempotencyRecord.objects.create(
             pseudonym=record_pseudonym,
             key=idempotency_key,
