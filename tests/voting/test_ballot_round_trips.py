@@ -6,7 +6,6 @@ context read, and the INSERT with its COMMIT. Before issue 19 it took five (a ``
 COMMIT alone)."""
 
 import itertools
-import json
 import tempfile
 
 import psycopg
@@ -16,19 +15,11 @@ from django.db import Error, connection
 from voting.models import Ballot, IdempotencyRecord
 from voting.services import ballot_submit
 
+from .test_database_outage import LEAD_SCORES, put
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCORES = {"performance": "55.5", "innovation": "30"}
-
-
-def put(client, token, presentation_id, key):
-    return client.put(
-        f"/api/v1/rater/ballots/{presentation_id}",
-        data=json.dumps({"scores": SCORES}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Rater {token}",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
+SCORES = LEAD_SCORES
 
 
 def round_trips(run) -> tuple[object, int, list[str]]:
