@@ -18,12 +18,12 @@ class RaterThrottled(Exception):
     """Too many failed token look-ups from this address."""
 
 
-def rater_lookup(token: str, ip: str) -> Rater | None:
+def rater_lookup(token: str, ip: str, *, shape: str = "full") -> Rater | None:
     """The active seat of a token; None when unknown or revoked. Raises RaterThrottled for an unknown token
     from an address past its failure limit. A valid token is never refused, whatever others guessed from
     the same address: tokens carry 130 random bits, so the throttle only keeps guessers from eating the
     hall's capacity and tells their scripts to back off (429 with Retry-After)."""
-    rater = rater_by_token(token)
+    rater = rater_by_token(token, shape=shape)
     if rater is None:
         over_limit = throttle.failures_exceeded(ip)
         throttle.failure_record(ip)

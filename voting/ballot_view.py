@@ -100,7 +100,8 @@ def ballot_put(request, presentation_id: int) -> HttpResponse:
         return _drf_view(request, presentation_id=presentation_id)
     token = request.META["HTTP_AUTHORIZATION"].split()[1]
     try:
-        rater = rater_lookup(token, request.META.get("REMOTE_ADDR", ""))
+        # Only what a ballot reads of the seat (voting.selectors.BALLOT_COLUMNS).
+        rater = rater_lookup(token, request.META.get("REMOTE_ADDR", ""), shape="ballot")
     except RaterThrottled:
         return _error(request, exceptions.Throttled(wait=throttle.WINDOW_SECONDS))
     if rater is None:

@@ -137,74 +137,89 @@ def _role_form_read(role: RaterRole) -> list[FormCriterion]:
     ]
 
 
-_RATER_SQL: str | None = None
-_RATER_MODELS: list = []
+# What a ballot reads of its seat (voting.ballot_view): the rest of the meeting is deferred, its department not
+# joined. A meeting row is some thirty columns, three of them JSON; converting them all cost a ballot more
+# than the SELECT itself (issue 19). Anything else touched on a ballot's path loads as a deferred field would.
+BALLOT_COLUMNS = {
+    "meeting": ("id", "scheme_id", "excellent_quota_criterion", "excellent_quota_grade", "excellent_quota_max_percent"),
+    "department": (),
+}
+
+_rater_queries: dict[str, tuple[str, list]] = {}
 
 
-def _rater_sql() -> str:
-    """The seat, its meeting, role and department in one SELECT, written once from the models' columns.
+def _rater_query(shape: str) -> tuple[str, list]:
+    """The seat with its meeting, role and department in one SELECT, written once per shape from the models'
+    columns: "full" (every column, as select_related reads them) or "ballot" (BALLOT_COLUMNS).
 
     Every ballot looks its token up; building that query through the ORM (select_related, first()) cost
     about a third of a ballot's Python time in compiling it (issue 19). The SQL is the same each time, so it
     is composed once per process, with the converters the ORM would apply to each column (SQLite's decimals
     and dates, JSON), and each request only executes it."""
-    global _RATER_SQL
-    if _RATER_SQL is None:
+    query = _rater_queries.get(shape)
+    if query is None:
         from django.db import connection
 
         from appraisal.models import Department, RaterRole
 
-        parts = [(Rater, "r"), (Meeting, "m"), (RaterRole, "ro"), (Department, "d")]
-        columns = []
-        for model, alias in parts:
-            fields = list(model._meta.concrete_fields)
+        only = BALLOT_COLUMNS if shape == "ballot" else {}
+        parts = [("rater", Rater, "r"), ("meeting", Meeting, "m"), ("role", RaterRole, "ro")]
+        if only.get("department", True):
+            parts.append(("department", Department, "d"))
+        models, columns = [], []
+        for name, model, alias in parts:
+            fields = [f for f in model._meta.concrete_fields if name not in only or f.attname in only[name]]
             converters = []
             for field in fields:
                 column = field.get_col(alias)
                 converters.append(
                     (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
                 )
-            _RATER_MODELS.append((model, [f.attname for f in fields], converters))
+            models.append((name, model, [f.attname for f in fields], converters))
             columns += [f'{alias}."{f.column}"' for f in fields]
         # Table and column names from the models, never from input; the token's hash is a parameter.
-        _RATER_SQL = (
+        sql = (
             f"SELECT {', '.join(columns)} FROM {Rater._meta.db_table} r "  # noqa: S608
             f"JOIN {Meeting._meta.db_table} m ON m.id = r.meeting_id "
             f"JOIN {RaterRole._meta.db_table} ro ON ro.id = r.role_id "
-            f"LEFT JOIN {Department._meta.db_table} d ON d.id = r.department_id "
-            "WHERE r.token_hash = %s AND r.revoked_at IS NULL"
         )
-    return _RATER_SQL
+        if len(parts) == 4:
+            sql += f"LEFT JOIN {Department._meta.db_table} d ON d.id = r.department_id "
+        query = _rater_queries[shape] = (sql + "WHERE r.token_hash = %s AND r.revoked_at IS NULL", models)
+    return query
 
 
-def rater_by_token(token: str) -> Rater | None:
+def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     """The active seat a token belongs to, or None (unknown, malformed or revoked), with its meeting, role and
-    department loaded as select_related would."""
+    department loaded as select_related would ("full"), or what a ballot reads of them ("ballot")."""
     from django.db import connection
 
     if not token or len(token) > 64 or not token.isascii():
         return None
     from appraisal.prepared import fetchone_first
 
+    sql, models = _rater_query(shape)
     # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
-    row = fetchone_first(_rater_sql(), [rater_token_hash(token)])
+    row = fetchone_first(sql, [rater_token_hash(token)])
     if row is None:
         return None
-    instances, start = [], 0
-    for model, attnames, converters in _RATER_MODELS:
+    instances, start = {}, 0
+    for name, model, attnames, converters in models:
         values = list(row[start : start + len(attnames)])
         start += len(attnames)
         if values[0] is None:  # no department (a seat not tied to one)
-            instances.append(None)
+            instances[name] = None
             continue
         for i, (column, functions) in enumerate(converters):
             for convert in functions:  # as the ORM's compiler applies them, None included
                 values[i] = convert(values[i], column, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
-    rater, meeting, role, department = instances
-    Rater.meeting.field.set_cached_value(rater, meeting)
-    Rater.role.field.set_cached_value(rater, role)
-    Rater.department.field.set_cached_value(rater, department)
+        # Fewer names than columns: the others are deferred, as with QuerySet.only().
+        instances[name] = model.from_db(connection.alias, attnames, values)
+    rater = instances["rater"]
+    Rater.meeting.field.set_cached_value(rater, instances["meeting"])
+    Rater.role.field.set_cached_value(rater, instances["role"])
+    if "department" in instances:
+        Rater.department.field.set_cached_value(rater, instances["department"])
     return rater
 
 
