@@ -35,8 +35,10 @@ _parser = DecimalJSONParser()
 _ALLOW = "PUT, OPTIONS"  # what DRF's finalize_response sends for this view
 
 
-def _json(payload, status: int) -> HttpResponse:
-    response = HttpResponse(_renderer.render(payload), status=status, content_type="application/json")
+def _json(payload, status: int, rendered: bytes | None = None) -> HttpResponse:
+    """DRF's JSON rendering of ``payload``; ``rendered`` where the service already rendered it so."""
+    body = rendered if rendered is not None else _renderer.render(payload)
+    response = HttpResponse(body, status=status, content_type="application/json")
     response["Allow"] = _ALLOW
     return response
 
@@ -123,7 +125,7 @@ def ballot_put(request, presentation_id: int) -> HttpResponse:
         )
     except (exceptions.APIException, DomainError) as exc:
         return _error(request, exc)
-    response = _json(result.payload, result.status)
+    response = _json(result.payload, result.status, result.body)
     if result.repeated:
         response["Idempotent-Replayed"] = "true"
     return response

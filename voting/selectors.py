@@ -141,6 +141,8 @@ def _role_form_read(role: RaterRole) -> list[FormCriterion]:
 # joined. A meeting row is some thirty columns, three of them JSON; converting them all cost a ballot more
 # than the SELECT itself (issue 19). Anything else touched on a ballot's path loads as a deferred field would.
 BALLOT_COLUMNS = {
+    # The seat without its name and the time its token was issued (a timestamp costs a parse).
+    "rater": ("id", "meeting_id", "role_id", "seat_no", "department_id", "token_hash", "revoked_at"),
     "meeting": ("id", "scheme_id", "excellent_quota_criterion", "excellent_quota_grade", "excellent_quota_max_percent"),
     "department": (),
 }

@@ -42,11 +42,13 @@ def ballot_time(opened_at):
     return opened_at if opened_at is not None else coarse_now()
 
 
-def receipt_generate() -> str:
-    """A 60-bit receipt code, printed as XXXX-XXXX-XXXX, for the rater to check it was counted."""
+def receipt_generate(bits: int | None = None) -> str:
+    """A 60-bit receipt code, printed as XXXX-XXXX-XXXX, for the rater to check it was counted. ``bits``: 60
+    (or more; the low 60 are read) already drawn from ``secrets`` by a caller drawing several at once."""
     # One draw of 60 random bits, read five at a time: the same uniform code as a choice per character, with
     # one read of the system's randomness instead of twelve (this runs for every ballot of a burst).
-    bits = secrets.randbits(5 * RECEIPT_LENGTH)
+    if bits is None:
+        bits = secrets.randbits(5 * RECEIPT_LENGTH)
     return "".join(RECEIPT_ALPHABET[(bits >> (5 * i)) & 31] for i in range(RECEIPT_LENGTH))
 
 
@@ -131,6 +133,9 @@ class SubmitResult:
     status: int  # 201 created, 200 replaced (or the stored answer of a repeat)
     payload: dict
     repeated: bool = False
+    # The payload as DRF's JSON renderer writes it, where the service already rendered it (a new phone
+    # ballot's idempotency record stores the same text): the view answers with it instead of rendering again.
+    body: bytes | None = None
 
 
 def ballot_payload(ballot: Ballot, scores: dict[str, str], department_code: str) -> dict:

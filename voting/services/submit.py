@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
+from rest_framework.renderers import JSONRenderer
 
 from appraisal.exceptions import DomainError
 from appraisal.models import RaterRole
@@ -37,6 +38,8 @@ from .ballots import (
 )
 
 logger = logging.getLogger(__name__)
+# DRF's renderer, as the API answers with it (voting.ballot_view): a new ballot's answer is rendered here once.
+_renderer = JSONRenderer()
 
 _INSERT_SQL = """
 WITH b AS (
@@ -77,18 +80,20 @@ def _ballot_insert_postgresql(
     idempotency_key,
     fingerprint,
     when,
-) -> dict:
+) -> tuple[dict, bytes]:
     """A new phone ballot, its values and its idempotency record in one statement: the burst's hot path.
 
     Computes exactly what ballot_store computes (total, receipt, line digest); the rules were checked by
     ballot_submit. Replacements, paper and survey ballots go through ballot_store.
     """
-    import json
 
     codes = {c.id: c.code for c in form}
-    from ..models import random_id
+    from ..models import random_ids
 
-    receipt = receipt_generate()
+    # The ballot's id, its idempotency record's, the receipt's 60 bits (the low bits of a uniform draw are
+    # uniform) and the values' ids: one read of the system's randomness, not one each.
+    ballot_id, record_id, receipt_bits, *value_ids = random_ids(3 + len(values))
+    receipt = receipt_generate(receipt_bits)
     total = sum((points for _c, _g, points in values), Decimal(0))
     line = line_digest(
         ballot_line(
@@ -108,11 +113,13 @@ def _ballot_insert_postgresql(
         total=total,
         updated_at=when,
     )
+    # Rendered once: the answer, and the record that replays it.
+    body = _renderer.render(payload)
     with prepared_cursor() as cursor, pipeline_committing(cursor) as commit:
         cursor.execute(
             _INSERT_SQL,
             {
-                "id": random_id(),
+                "id": ballot_id,
                 "presentation": presentation_id,
                 "role": role.pk,
                 "pseudonym": pseudonym,
@@ -122,19 +129,19 @@ def _ballot_insert_postgresql(
                 "line": line,
                 # The four arrays as PostgreSQL array literals (text cast in the SQL): psycopg inspects every
                 # element of a list to choose its dumper, on every execute; these are ints, NULLs and decimals.
-                "value_ids": _array_literal(random_id() for _v in values),
-                "record_id": random_id(),
+                "value_ids": _array_literal(value_ids),
+                "record_id": record_id,
                 "record_pseudonym": record_pseudonym,
                 "criteria": _array_literal(c for c, _g, _p in values),
                 "grades": _array_literal(g for _c, g, _p in values),
                 "points": _array_literal(p for _c, _g, p in values),
                 "key": idempotency_key,
                 "fingerprint": fingerprint,
-                "response": json.dumps(payload),
+                "response": body.decode(),
             },
         )
         commit()  # the transaction's last statement: ballot_submit returns right after
-    return payload
+    return payload, body
 
 
 @dataclass(frozen=True)
@@ -319,7 +326,7 @@ def _ballot_submit(
     fingerprint, form, values = checked.fingerprint, checked.form, checked.values
 
     if context.ballot is None and connection.vendor == "postgresql":
-        payload = _ballot_insert_postgresql(
+        payload, body = _ballot_insert_postgresql(
             presentation_id=presentation_id,
             department_code=context.department_code,
             role=rater.role,
@@ -331,7 +338,7 @@ def _ballot_submit(
             fingerprint=fingerprint,
             when=ballot_time(context.opened_at),
         )
-        return SubmitResult(status=201, payload=payload)
+        return SubmitResult(status=201, payload=payload, body=body)
 
     ballot, created = ballot_store(
         presentation_id=presentation_id,
