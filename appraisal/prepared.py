@@ -152,3 +152,30 @@ def pipeline_committing(cursor):
     with db.wrap_database_errors, db.connection.pipeline():
         # On the psycopg cursor, not Django's wrapper: like Django's own commit, not a query to count.
         yield lambda: raw_cursor.execute_unprepared(b"COMMIT")
+
+
+@contextmanager
+def pipeline_transaction(cursor):
+    """BEGIN, the statements on ``cursor`` and the COMMIT in one psycopg pipeline: a whole transaction in one
+    round trip. Yields ``commit``, to call right after the transaction's last statement; what the statements
+    return stays on ``cursor`` (the COMMIT goes out on a cursor of its own), to fetch after the block.
+
+    pipeline_beginning and pipeline_committing in one: the BEGIN only in the outermost atomic block before any
+    statement, the COMMIT only in the outermost block (in a caller's transaction the caller commits). If a
+    statement fails, PostgreSQL skips the rest, the error is raised on leaving this block and the atomic block
+    rolls back.
+    """
+    db = cursor.db
+    raw = db.connection
+    outermost = _outermost_transaction(db)
+    own_begin = outermost and raw.info.transaction_status == _IDLE
+    if own_begin:
+        raw.autocommit = True  # before the pipeline: psycopg syncs a pipeline to change it
+    with db.wrap_database_errors, raw.pipeline():
+        if own_begin:
+            cursor.cursor.execute_unprepared(b"BEGIN")
+        if outermost:
+            committer = _preparing_cursor_class()(raw)
+            yield lambda: committer.execute_unprepared(b"COMMIT")
+        else:
+            yield lambda: None

@@ -35,11 +35,9 @@ from .seal import (
     _SEAL_VALUES_SQL,
     meeting_seal,
 )
+from .statements import SubmitContext
 from .submit import (
-    _CONTEXT_SQL,
-    _INSERT_SQL,
     IDEMPOTENCY_KEY_PATTERN,
-    SubmitContext,
     _ballot_insert_postgresql,
     _idempotency_key,
     _submit_context,
@@ -57,8 +55,6 @@ __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
     "RECEIPT_ALPHABET",
     "RECEIPT_LENGTH",
-    "_CONTEXT_SQL",
-    "_INSERT_SQL",
     "_SEAL_BALLOTS_SQL",
     "_SEAL_PHYSICAL",
     "_SEAL_RECORDS_SQL",

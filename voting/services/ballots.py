@@ -300,15 +300,11 @@ def ballot_store(
     return ballot, created
 
 
-def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id: int) -> None:
-    """Refuse (409) a ballot that would give the quota grade more often than the meeting allows."""
-    from django.utils.translation import gettext as _
-
-    from appraisal.exceptions import Conflict
-
+def quota_applies(*, meeting: Meeting, form, values) -> bool:
+    """Whether the meeting has a quota and this ballot gives its grade: only such a ballot is counted
+    against the quota, and the others need no query."""
     if meeting.excellent_quota_max_percent is None or not meeting.excellent_quota_criterion:
-        return
-    # Only a ballot that gives the quota grade is counted against the quota: the others need no query.
+        return False
     quota_grade = next(
         (
             c.grades[meeting.excellent_quota_grade][0]
@@ -317,7 +313,16 @@ def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id
         ),
         None,
     )
-    if quota_grade is None or not any(grade_id == quota_grade for _c, grade_id, _p in values):
+    return quota_grade is not None and any(grade_id == quota_grade for _c, grade_id, _p in values)
+
+
+def quota_check(*, meeting: Meeting, form, values, rater: Rater, presentation_id: int) -> None:
+    """Refuse (409) a ballot that would give the quota grade more often than the meeting allows."""
+    from django.utils.translation import gettext as _
+
+    from appraisal.exceptions import Conflict
+
+    if not quota_applies(meeting=meeting, form=form, values=values):
         return
     presentation_ids = list(Presentation.objects.filter(meeting_id=meeting.pk).values_list("pk", flat=True))
     limit = quota_limit(meeting, len(presentation_ids))
