@@ -1,0 +1,164 @@
+"""The seat behind a token and the keyed names of its ballots: pseudonyms, the seat lock, receipts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+
+from meetings.models import Meeting, Rater
+from meetings.services import rater_token_hash
+
+logger = logging.getLogger(__name__)
+
+
+_keyed: tuple[str, object] | None = None
+
+
+def _hmac(message: str) -> str:
+    """HMAC-SHA256 under BALLOT_PSEUDONYM_KEY. The keyed state is built once per process and copied per
+    message: the worker derives hundreds of thousands of pseudonyms per aggregation."""
+    global _keyed
+    key = settings.BALLOT_PSEUDONYM_KEY
+    if _keyed is None or _keyed[0] != key:  # a test may change the setting
+        _keyed = (key, hmac.new(key.encode(), digestmod=hashlib.sha256))
+    mac = _keyed[1].copy()
+    mac.update(message.encode())
+    return mac.hexdigest()
+
+
+def seat_pseudonym(*, meeting_id: int, seat_key: str, presentation_id: int) -> str:
+    """HMAC of a seat and one presentation with BALLOT_PSEUDONYM_KEY (not in the database).
+
+    One pseudonym per seat and presentation: whoever holds the key and the seat finds the seat's
+    ballots; the data alone cannot even tell that two ballots came from one seat (docs/architecture.md)."""
+    return _hmac(f"{meeting_id}:{seat_key}:p{presentation_id}")
+
+
+def rater_pseudonym(rater: Rater, presentation_id: int) -> str:
+    """The pseudonym of the seat's ballot for one presentation."""
+    return seat_pseudonym(meeting_id=rater.meeting_id, seat_key=f"seat:{rater.pk}", presentation_id=presentation_id)
+
+
+def rater_pseudonyms(rater: Rater, presentation_ids) -> dict[str, int]:
+    """The seat's pseudonyms for the given presentations (pseudonym -> presentation id), derived with the
+    key where a seat's ballots are needed together (its own pages, the quota); no table stores them."""
+    return {rater_pseudonym(rater, pid): pid for pid in presentation_ids}
+
+
+def idempotency_pseudonym(rater: Rater, key: str) -> str:
+    """The owner of an idempotency record: an HMAC of the seat and the key itself, so that two records
+    of one seat share nothing a database reader could group."""
+    return _hmac(f"{rater.meeting_id}:seat:{rater.pk}:idempotency:{key}")
+
+
+def seat_lock_id(rater: Rater) -> int:
+    """A 64-bit advisory-lock id for the seat (pg_advisory_xact_lock), keyed so that neither pg_locks nor
+    anything else written links it to the rater's row. Never a row lock on meetings_rater: that would leave
+    the ballot transaction's id in the rater row's xmax (issue 13)."""
+    digest = hmac.new(
+        settings.BALLOT_PSEUDONYM_KEY.encode(), f"{rater.meeting_id}:lock:{rater.pk}".encode(), hashlib.sha256
+    ).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def receipt_display(receipt: str) -> str:
+    return "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
+
+
+def receipt_normalise(text: str) -> str:
+    """What a person typed back into a receipt code: case, dashes and look-alike letters forgiven."""
+    cleaned = text.upper().translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    # Only ASCII letters and digits can be part of a code: dashes, spaces and anything stray
+    # (a NUL included, which PostgreSQL would refuse to look up) go.
+    return "".join(c for c in cleaned if c.isascii() and c.isalnum())
+
+
+# What a ballot reads of its seat (voting.ballot_view): the rest of the meeting is deferred, its department not
+# joined. A meeting row is some thirty columns, three of them JSON; converting them all cost a ballot more
+# than the SELECT itself (issue 19). Anything else touched on a ballot's path loads as a deferred field would.
+BALLOT_COLUMNS = {
+    # The seat without its name and the time its token was issued (a timestamp costs a parse).
+    "rater": ("id", "meeting_id", "role_id", "seat_no", "department_id", "token_hash", "revoked_at"),
+    "meeting": ("id", "scheme_id", "excellent_quota_criterion", "excellent_quota_grade", "excellent_quota_max_percent"),
+    "department": (),
+}
+
+_rater_queries: dict[str, tuple[str, list]] = {}
+
+
+def _rater_query(shape: str) -> tuple[str, list]:
+    """The seat with its meeting, role and department in one SELECT, written once per shape from the models'
+    columns: "full" (every column, as select_related reads them) or "ballot" (BALLOT_COLUMNS).
+
+    Every ballot looks its token up; building that query through the ORM (select_related, first()) cost
+    about a third of a ballot's Python time in compiling it (issue 19). The SQL is the same each time, so it
+    is composed once per process, with the converters the ORM would apply to each column (SQLite's decimals
+    and dates, JSON), and each request only executes it."""
+    query = _rater_queries.get(shape)
+    if query is None:
+        from django.db import connection
+
+        from appraisal.models import Department, RaterRole
+
+        only = BALLOT_COLUMNS if shape == "ballot" else {}
+        parts = [("rater", Rater, "r"), ("meeting", Meeting, "m"), ("role", RaterRole, "ro")]
+        if only.get("department", True):
+            parts.append(("department", Department, "d"))
+        models, columns = [], []
+        for name, model, alias in parts:
+            fields = [f for f in model._meta.concrete_fields if name not in only or f.attname in only[name]]
+            converters = []
+            for field in fields:
+                column = field.get_col(alias)
+                converters.append(
+                    (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+                )
+            models.append((name, model, [f.attname for f in fields], converters))
+            columns += [f'{alias}."{f.column}"' for f in fields]
+        # Table and column names from the models, never from input; the token's hash is a parameter.
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {Rater._meta.db_table} r "  # noqa: S608
+            f"JOIN {Meeting._meta.db_table} m ON m.id = r.meeting_id "
+            f"JOIN {RaterRole._meta.db_table} ro ON ro.id = r.role_id "
+        )
+        if len(parts) == 4:
+            sql += f"LEFT JOIN {Department._meta.db_table} d ON d.id = r.department_id "
+        query = _rater_queries[shape] = (sql + "WHERE r.token_hash = %s AND r.revoked_at IS NULL", models)
+    return query
+
+
+def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
+    """The active seat a token belongs to, or None (unknown, malformed or revoked), with its meeting, role and
+    department loaded as select_related would ("full"), or what a ballot reads of them ("ballot")."""
+    from django.db import connection
+
+    if not token or len(token) > 64 or not token.isascii():
+        return None
+    from appraisal.prepared import fetchone_first
+
+    sql, models = _rater_query(shape)
+    # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
+    row = fetchone_first(sql, [rater_token_hash(token)])
+    if row is None:
+        return None
+    instances, start = {}, 0
+    for name, model, attnames, converters in models:
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[0] is None:  # no department (a seat not tied to one)
+            instances[name] = None
+            continue
+        for i, (column, functions) in enumerate(converters):
+            for convert in functions:  # as the ORM's compiler applies them, None included
+                values[i] = convert(values[i], column, connection)
+        # Fewer names than columns: the others are deferred, as with QuerySet.only().
+        instances[name] = model.from_db(connection.alias, attnames, values)
+    rater = instances["rater"]
+    Rater.meeting.field.set_cached_value(rater, instances["meeting"])
+    Rater.role.field.set_cached_value(rater, instances["role"])
+    if "department" in instances:
+        Rater.department.field.set_cached_value(rater, instances["department"])
+    return rater
