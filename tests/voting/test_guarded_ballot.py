@@ -1,5 +1,6 @@
 """Issue 19: a new ballot for a presentation the process has read open goes out as one guarded statement,
-BEGIN, the seat's lock and the COMMIT beside it: two round trips with the token's read instead of three.
+BEGIN, the seat's lock and the COMMIT beside it: two round trips with the token's read instead of three,
+and one for a seat the worker remembers (the statement then checks the token again).
 
 The statement writes only where its own read, after the lock, shows what every rule passes; anything else
 is decided by the same rules on that read (a refusal, the stored answer of a repeat) or by the ordinary
@@ -22,7 +23,7 @@ from voting.selectors import rater_by_token
 from voting.services import ballot_submit, voting_set
 
 from .test_ballot_round_trips import committed_elsewhere, prepared_names, round_trips
-from .test_database_outage import LEAD_SCORES, put
+from .test_database_outage import LEAD_SCORES, lose_connection, put  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +40,10 @@ def close_now(hall, presentation) -> None:
 
 def read_open(client, hall, presentation) -> None:
     """Another seat's ballot: the process reads the presentation open (the ordinary path, three trips)."""
-    assert put(client, hall.token("leadership", 1), presentation.pk, key="first-seat").status_code == 201
+    assert (
+        put(client, hall.token("leadership", 1), presentation.pk, key=f"first-seat-{presentation.pk}").status_code
+        == 201
+    )
 
 
 def put_scores(client, token, presentation_id, scores, key):
@@ -119,7 +123,7 @@ def test_guarded_ballot_sent_twice_is_stored_once_and_answered_from_its_key(clie
 
     assert first.status_code == 201 and again.status_code == 201
     assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
-    assert trips == 2
+    assert trips == 1  # the seat remembered from the first send: no token read
     assert committed_elsewhere(presentation.pk) == 2
 
 
@@ -274,3 +278,91 @@ def test_guarded_ballot_whose_insert_fails_is_rolled_back_and_the_connection_sta
 
     assert result.status == 201
     assert committed_elsewhere(presentation.pk) == 2
+
+
+def two_open(client, hall):
+    """Two presentations open and read open by this process; the measured seat remembered from a ballot for
+    the first."""
+    first, second = (open_now(hall, p) for p in hall.presentations[:2])
+    read_open(client, hall, first)
+    read_open(client, hall, second)
+    assert put(client, hall.token("leadership"), first.pk, key="remembered").status_code == 201
+    return first, second
+
+
+def test_ballot_of_a_remembered_seat_takes_one_round_trip(client, hall):
+    _first, second = two_open(client, hall)
+
+    response, trips, trace = round_trips(lambda: put(client, hall.token("leadership"), second.pk, key="one-trip"))
+
+    assert response.status_code == 201, response.content
+    assert trips == 1, "\n".join(trace)
+    assert not any(line.startswith("F") and "token_hash = $1" in line for line in trace)  # no token read
+    assert committed_elsewhere(second.pk) == 2
+    ballot = Ballot.objects.select_related("presentation__department", "role").get(
+        receipt=response.json()["receipt"].replace("-", "")
+    )
+    assert verifies(ballot) and ballot.created_at == second.opened_at
+
+
+def test_remembered_seat_whose_token_was_revoked_is_refused_at_once(client, hall):
+    from meetings.services import rater_revoke
+
+    _first, second = two_open(client, hall)
+    rater_revoke(rater=rater_by_token(hall.token("leadership")), actor=None, ip=None)
+
+    response = put(client, hall.token("leadership"), second.pk, key="revoked")
+
+    assert response.status_code == 401
+    assert committed_elsewhere(second.pk) == 1
+    assert put(client, hall.token("leadership"), second.pk, key="revoked-again").status_code == 401
+
+
+def test_remembered_seat_whose_token_was_reissued_answers_only_the_new_token(client, hall):
+    from meetings.services import rater_token_reissue
+
+    _first, second = two_open(client, hall)
+    new_token = rater_token_reissue(rater=rater_by_token(hall.token("leadership")), actor=None, ip=None)
+
+    assert put(client, hall.token("leadership"), second.pk, key="old-card").status_code == 401
+    assert put(client, new_token, second.pk, key="new-card").status_code == 201
+    assert committed_elsewhere(second.pk) == 2
+
+
+def test_remembered_seat_on_a_lost_connection_reconnects_and_stores_once(client, hall, lose_connection):  # noqa: F811
+    _first, second = two_open(client, hall)
+    lose_connection()
+    connection.health_check_done = False  # a new request on the kept (now dead) connection
+
+    response = put(client, hall.token("leadership"), second.pk, key="after-restart")
+
+    assert response.status_code == 201
+    assert committed_elsewhere(second.pk) == 2
+
+
+def test_live_poll_remembers_the_seat_for_its_ballot(client, hall):
+    presentation = open_now(hall, hall.presentations[0])
+    read_open(client, hall, presentation)
+    token = hall.token("leadership")
+    poll = client.get(f"/api/v1/meetings/{hall.meeting.pk}/live", HTTP_AUTHORIZATION=f"Rater {token}")
+    assert poll.status_code == 200
+
+    response, trips, _trace = round_trips(lambda: put(client, token, presentation.pk, key="after-poll"))
+
+    assert response.status_code == 201 and trips == 1
+    assert committed_elsewhere(presentation.pk) == 2
+
+
+def test_remembered_seat_with_a_malformed_body_is_answered_as_before(client, hall):
+    _first, second = two_open(client, hall)
+
+    response = client.put(
+        f"/api/v1/rater/ballots/{second.pk}",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Rater {hall.token('leadership')}",
+        HTTP_IDEMPOTENCY_KEY="bad-body",
+    )
+
+    assert response.status_code == 400
+    assert committed_elsewhere(second.pk) == 1

@@ -35,8 +35,10 @@ from .pages import (  # noqa: F401
 )
 from .seats import (  # noqa: F401
     BALLOT_COLUMNS,
+    SEAT_MEMO_SECONDS,
     _hmac,
     _rater_query,
+    _seat_memo,
     idempotency_pseudonym,
     rater_by_token,
     rater_pseudonym,
@@ -45,4 +47,5 @@ from .seats import (  # noqa: F401
     receipt_normalise,
     seat_lock_id,
     seat_pseudonym,
+    seat_remembered,
 )

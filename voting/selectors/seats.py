@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 
 from django.conf import settings
 
@@ -130,9 +131,26 @@ def _rater_query(shape: str) -> tuple[str, list]:
     return query
 
 
+# Seats as a ballot reads them ("ballot"), per process, by their token's hash, as the last read found them:
+# a ballot of a seat its worker remembers skips the token's read, and the statement that writes it checks
+# again that the token is the seat's and not revoked, with the seat's role and department
+# (voting.services.submit.ballot_submit_remembered). Never trusted alone; bounded and short-lived.
+_seat_memo: dict[str, tuple[float, Rater]] = {}
+SEAT_MEMO_SECONDS = 30.0
+SEATS_KEPT = 20_000
+
+
+def seat_remembered(token_hash: str) -> Rater | None:
+    memo = _seat_memo.get(token_hash)
+    if memo is None or time.monotonic() - memo[0] >= SEAT_MEMO_SECONDS:
+        return None
+    return memo[1]
+
+
 def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     """The active seat a token belongs to, or None (unknown, malformed or revoked), with its meeting, role and
-    department loaded as select_related would ("full"), or what a ballot reads of them ("ballot")."""
+    department loaded as select_related would ("full"), or what a ballot reads of them ("ballot", remembered
+    per process: seat_remembered)."""
     from django.db import connection
 
     if not token or len(token) > 64 or not token.isascii():
@@ -140,9 +158,11 @@ def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     from appraisal.prepared import fetchone_first
 
     sql, models = _rater_query(shape)
+    token_hash = rater_token_hash(token)
     # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
-    row = fetchone_first(sql, [rater_token_hash(token)])
+    row = fetchone_first(sql, [token_hash])
     if row is None:
+        _seat_memo.pop(token_hash, None)  # revoked or reissued: forgotten at once
         return None
     instances, start = {}, 0
     for name, model, attnames, converters in models:
@@ -161,4 +181,8 @@ def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     Rater.role.field.set_cached_value(rater, instances["role"])
     if "department" in instances:
         Rater.department.field.set_cached_value(rater, instances["department"])
+    if shape == "ballot":
+        if len(_seat_memo) >= SEATS_KEPT:
+            _seat_memo.clear()
+        _seat_memo[token_hash] = (time.monotonic(), rater)
     return rater

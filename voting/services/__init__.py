@@ -42,6 +42,7 @@ from .submit import (
     _idempotency_key,
     _submit_context,
     ballot_submit,
+    ballot_submit_remembered,
 )
 from .surveys import (
     _file_sha256,
@@ -73,6 +74,7 @@ __all__ = [
     "ballot_payload",
     "ballot_store",
     "ballot_submit",
+    "ballot_submit_remembered",
     "ballot_time",
     "ballot_void",
     "ballots_bulk_record",

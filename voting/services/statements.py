@@ -10,7 +10,9 @@ ballot was committed):
   ballot records, the department the ballot names, no ballot of the seat, no answer stored under the
   key). BEGIN, the lock, the statement and the COMMIT go out together: a new ballot in one round trip
   after the token's. Where the read shows anything else, nothing is written and the rules decide on the
-  read, as on the context read's.
+  read, as on the context read's. For a seat its worker remembers, the token is not read at all: the
+  statement's read of the seat's row also checks the token's hash, the revocation, the role and the
+  department, and returns no row where any differs.
 """
 
 from __future__ import annotations
@@ -71,11 +73,16 @@ SELECT id FROM b
 # Every sub-statement of a WITH sees the same snapshot, taken after the lock's statement returned: the
 # INSERT's conditions are read from exactly the row the statement returns (the context's thirteen columns,
 # then the new ballot's id or NULL). Same-named columns are renamed in ``c``; ``c.*`` keeps their order.
+# With a token's hash (a seat the worker remembers instead of reading its token), the seat's row must still
+# carry that hash, unrevoked, with the role and department remembered: otherwise no row at all.
 GUARDED_SQL = f"""
 WITH c AS (
     SELECT p.id AS p_id, p.state AS p_state, p.opened_at, p.department_id, d.code AS d_code, i.request_hash,
            i.status_code, i.response, b.id AS b_id, b.state AS b_state, b.receipt, b.created_at, b.source
     {_CONTEXT_FROM}
+      AND (%(token_hash)s::text IS NULL
+           OR (r.token_hash = %(token_hash)s::text AND r.revoked_at IS NULL AND r.role_id = %(role)s
+               AND r.department_id IS NOT DISTINCT FROM %(seat_department)s::bigint))
 ), b AS (
     INSERT INTO {_BALLOT_COLUMNS}
     SELECT {_BALLOT_ROW}

@@ -207,8 +207,53 @@ def ballot_submit(*, rater: Rater, presentation_id: int, scores, idempotency_key
     return outcome
 
 
+def ballot_submit_remembered(
+    *, rater: Rater, token_hash: str, presentation_id: int, scores, idempotency_key: str | None = None
+) -> SubmitResult | None:
+    """A new ballot of a seat this worker remembers by its token's hash (voting.selectors.seat_remembered),
+    without reading the token: one round trip. The guarded statement checks, after the seat's lock, that the
+    token is still the seat's, unrevoked, with the same role and department; a refusal or a repeat's stored
+    answer is decided on its read as in ballot_submit. None where it decides nothing (the seat or the
+    presentation not as remembered, a replacement, a database connection found dead): the caller reads the
+    token and calls ballot_submit, which decides from scratch.
+
+    Its statement is the request's first, so it stands in for Django's health check as the token's read does
+    (appraisal.prepared.fetchone_first): on a connection found dead, the connection is closed and None
+    returned, and the token's read reconnects. Nothing was committed then, or the COMMIT was and the
+    Idempotency-Key answers the resend.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    db = transaction.get_connection()
+    if db.vendor != "postgresql":
+        return None
+    kept = db.connection  # the connection kept from an earlier request, if any
+    if kept is not None and db.health_check_enabled and not db.in_atomic_block:
+        db.health_check_done = True  # the statement below is the check
+    try:
+        outcome = _ballot_submit_guarded(
+            rater=rater,
+            presentation_id=presentation_id,
+            scores=scores,
+            idempotency_key=idempotency_key,
+            token_hash=token_hash,
+        )
+    except (OperationalError, InterfaceError):
+        # Only a kept connection found dead is the health check's case; any other error is raised as before
+        # (an outage is answered as one: 503). Django's atomic block has closed the dead connection already,
+        # and may have opened a new one.
+        if kept is None or not (kept.closed or kept.broken):
+            raise
+        if db.connection is kept:
+            db.close()
+        return None
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
 def _ballot_submit_guarded(
-    *, rater: Rater, presentation_id: int, scores, idempotency_key: str | None
+    *, rater: Rater, presentation_id: int, scores, idempotency_key: str | None, token_hash: str | None = None
 ) -> SubmitResult | DomainError | None:
     """A new ballot as BEGIN, the seat's lock, GUARDED_SQL and COMMIT in one round trip; None where the
     ordinary transaction has to decide.
@@ -240,12 +285,21 @@ def _ballot_submit_guarded(
         form=form,
         values=values,
         seen=seen,
+        token_hash=token_hash,
     )
 
 
 @transaction.atomic
 def _guarded_transaction(
-    *, rater: Rater, presentation_id: int, idempotency_key: str | None, scores, form, values, seen: tuple
+    *,
+    rater: Rater,
+    presentation_id: int,
+    idempotency_key: str | None,
+    scores,
+    form,
+    values,
+    seen: tuple,
+    token_hash: str | None,
 ) -> SubmitResult | DomainError | None:
     _meeting_id, opened_at, department_id, department_code = seen
     pseudonym = rater_pseudonym(rater, presentation_id)
@@ -263,13 +317,21 @@ def _guarded_transaction(
         fingerprint=fingerprint,
         when=opened_at,
     )
-    params = new.params | {"rater": rater.pk, "department": department_id, "department_code": department_code}
+    params = new.params | {
+        "rater": rater.pk,
+        "department": department_id,
+        "department_code": department_code,
+        "token_hash": token_hash,
+        "seat_department": rater.department_id,
+    }
     with prepared_cursor() as cursor:
         with pipeline_transaction(cursor) as commit:
             cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [seat_lock_id(rater)])
             cursor.execute(GUARDED_SQL, params)
             commit()
         row = cursor.fetchone()
+    if row is None:  # a remembered seat whose token is no longer its own (or is revoked): nothing written
+        return None
     if row[13] is not None:  # the new ballot's id: written and committed
         return SubmitResult(status=201, payload=new.payload, body=new.body)
     context = context_of(row, pseudonym=pseudonym)
