@@ -44,6 +44,14 @@ def _json(payload, status: int, rendered: bytes | None = None) -> HttpResponse:
     return response
 
 
+def _answer(result: services.SubmitResult) -> HttpResponse:
+    """A submission's answer as DRF's view gives it: a repeat's is marked replayed."""
+    response = _json(result.payload, result.status, result.body)
+    if result.repeated:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 def _error(request, exc: Exception) -> HttpResponse:
     """The answer DRF gives for this exception: the project's handler, rendered by the same renderer."""
     if isinstance(exc, exceptions.AuthenticationFailed):
@@ -123,12 +131,7 @@ def _remembered(request, token: str, presentation_id: int) -> HttpResponse | Non
         )
     except DomainError as exc:
         return _error(request, exc)
-    if result is None:
-        return None
-    response = _json(result.payload, result.status, result.body)
-    if result.repeated:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return None if result is None else _answer(result)
 
 
 @csrf_exempt
@@ -163,10 +166,7 @@ def ballot_put(request, presentation_id: int) -> HttpResponse:
         )
     except (exceptions.APIException, DomainError) as exc:
         return _error(request, exc)
-    response = _json(result.payload, result.status, result.body)
-    if result.repeated:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return _answer(result)
 
 
 # drf-spectacular documents a URL by its view class: this view is described as the DRF view it stands for.

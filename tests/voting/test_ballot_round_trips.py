@@ -5,6 +5,7 @@ three: the token's read (which is also the connection's health check), BEGIN wit
 context read, and the INSERT with its COMMIT. Before issue 19 it took five (a ``SELECT 1`` first, and the
 COMMIT alone)."""
 
+import contextlib
 import itertools
 import tempfile
 
@@ -39,6 +40,26 @@ def round_trips(run) -> tuple[object, int, list[str]]:
     sides = [line.split("\t", 1)[0] for line in lines]
     trips = sum(1 for before, after in itertools.pairwise(sides) if before == "F" and after == "B")
     return result, trips, lines
+
+
+@contextlib.contextmanager
+def ballot_inserts_refused():
+    """A real failure of the ballot's INSERT inside PostgreSQL, after every rule passed in Python: a trigger
+    that raises, dropped on leaving the block."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON voting_ballot FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_refuse ON voting_ballot")
+            cursor.execute("DROP FUNCTION test_refuse()")
 
 
 def committed_elsewhere(presentation_id) -> int:
@@ -76,26 +97,13 @@ def test_ballot_whose_insert_fails_is_rolled_back_and_the_connection_stays_clean
     from voting.selectors import rater_by_token
 
     seat = rater_by_token(rater.token)
-    with connection.cursor() as cursor:
-        # A real failure of the INSERT inside PostgreSQL, after every rule passed in Python.
-        cursor.execute(
-            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_refuse BEFORE INSERT ON voting_ballot FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-        )
-    try:
+    with ballot_inserts_refused():
         with pytest.raises(Error, match="refused by the test"):
             ballot_submit(rater=seat, presentation_id=presentation.pk, scores=SCORES, idempotency_key="k1")
 
         assert not connection.in_atomic_block
         assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert Ballot.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER test_refuse ON voting_ballot")
-            cursor.execute("DROP FUNCTION test_refuse()")
 
     result = ballot_submit(rater=seat, presentation_id=presentation.pk, scores=SCORES, idempotency_key="k1")
 

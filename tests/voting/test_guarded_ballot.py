@@ -22,7 +22,7 @@ from voting.models import Ballot, BallotValue, IdempotencyRecord
 from voting.selectors import rater_by_token
 from voting.services import ballot_submit, voting_set
 
-from .test_ballot_round_trips import committed_elsewhere, prepared_names, round_trips
+from .test_ballot_round_trips import ballot_inserts_refused, committed_elsewhere, prepared_names, round_trips
 from .test_database_outage import LEAD_SCORES, lose_connection, put  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -253,15 +253,7 @@ def test_guarded_ballot_whose_insert_fails_is_rolled_back_and_the_connection_sta
     presentation = open_now(hall, hall.presentations[0])
     read_open(client, hall, presentation)
     seat = rater_by_token(hall.token("leadership"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_refuse BEFORE INSERT ON voting_ballot FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-        )
-    try:
+    with ballot_inserts_refused():
         with pytest.raises(Error, match="refused by the test"):
             ballot_submit(rater=seat, presentation_id=presentation.pk, scores=LEAD_SCORES, idempotency_key="k1")
 
@@ -269,10 +261,6 @@ def test_guarded_ballot_whose_insert_fails_is_rolled_back_and_the_connection_sta
         assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert committed_elsewhere(presentation.pk) == 1
         assert not IdempotencyRecord.objects.filter(key="k1").exists()
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER test_refuse ON voting_ballot")
-            cursor.execute("DROP FUNCTION test_refuse()")
 
     result = ballot_submit(rater=seat, presentation_id=presentation.pk, scores=LEAD_SCORES, idempotency_key="k1")
 
