@@ -75,6 +75,15 @@ def fetchone_first(sql: str, params) -> tuple | None:
     the connection is closed and the read runs again on a new one, as it would after a failed check. A
     failure on a connection that still answers is an ordinary error, raised as before.
     """
+    return _first_read(sql, params, lambda cursor: cursor.fetchone())
+
+
+def fetchall_first(sql: str, params) -> list[tuple]:
+    """Every row of a read that is the request's first statement, as fetchone_first reads one."""
+    return _first_read(sql, params, lambda cursor: cursor.fetchall())
+
+
+def _first_read(sql: str, params, fetch):
     db = _db()
     due = (
         db.vendor == "postgresql"
@@ -88,14 +97,14 @@ def fetchone_first(sql: str, params) -> tuple | None:
         try:
             with prepared_cursor(db) as cursor:
                 cursor.execute(sql, params)
-                return cursor.fetchone()
+                return fetch(cursor)
         except (OperationalError, InterfaceError):
             if db.is_usable():
                 raise
             db.close()
     with prepared_cursor(db) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return fetch(cursor)
 
 
 def _outermost_transaction(db) -> bool:

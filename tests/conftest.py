@@ -54,6 +54,8 @@ def _fresh_cache():
     selectors._public_memo.clear()
     selectors._token_memo.clear()
     selectors._form_memo.clear()
+    selectors._seat_memo.clear()
+    selectors._seated_meetings.clear()
     throttle._exceeded_memo.clear()
     yield
 

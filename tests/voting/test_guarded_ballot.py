@@ -8,6 +8,7 @@ transaction (a replacement, a presentation that changed since the process read i
 never timed."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -16,7 +17,7 @@ from django.db import Error, connection, transaction
 from django.test import Client
 
 from appraisal.models import Department
-from meetings.models import Presentation
+from meetings.models import Presentation, Rater
 from voting.canonical import ballot_line, line_digest
 from voting.models import Ballot, BallotValue, IdempotencyRecord
 from voting.selectors import rater_by_token
@@ -354,3 +355,82 @@ def test_remembered_seat_with_a_malformed_body_is_answered_as_before(client, hal
 
     assert response.status_code == 400
     assert committed_elsewhere(second.pk) == 1
+
+
+def poll(client, hall, token):
+    return client.get(f"/api/v1/meetings/{hall.meeting.pk}/live", HTTP_AUTHORIZATION=f"Rater {token}")
+
+
+def seat_rows(trace: list[str]) -> int:
+    """Seats the traced requests read: rows from the server carrying a token's hash (64 hex digits)."""
+    return sum(1 for line in trace if line.startswith("B") and "DataRow" in line and re.search(r"'[0-9a-f]{64}'", line))
+
+
+def test_live_poll_brings_in_the_meetings_other_seats_for_their_ballots(client, hall):
+    presentation = open_now(hall, hall.presentations[0])
+    read_open(client, hall, presentation)
+    assert poll(client, hall, hall.token("leadership", 2)).status_code == 200
+    token = hall.token("leadership")  # a seat this process has never read
+
+    response, trips, trace = round_trips(lambda: put(client, token, presentation.pk, key="brought-in"))
+
+    assert response.status_code == 201, response.content
+    assert trips == 1, "\n".join(trace)
+    assert not any(line.startswith("F") and "token_hash = $1" in line for line in trace)  # no token read
+    assert committed_elsewhere(presentation.pk) == 2
+    ballot = Ballot.objects.select_related("presentation__department", "role").get(
+        receipt=response.json()["receipt"].replace("-", "")
+    )
+    assert verifies(ballot) and ballot.created_at == presentation.opened_at
+    assert rater_by_token(token).pk == Rater.objects.get(pk=ballot_seat(ballot, hall)).pk
+
+
+def ballot_seat(ballot: Ballot, hall) -> int:
+    """The seat whose pseudonym the ballot carries (found with the key, as the seat's own pages find it)."""
+    from voting.selectors import rater_pseudonym
+
+    seats = Rater.objects.filter(meeting=hall.meeting)
+    return next(seat.pk for seat in seats if rater_pseudonym(seat, ballot.presentation_id) == ballot.pseudonym)
+
+
+def test_live_poll_reads_the_meetings_seats_once_and_then_only_its_own(client, hall):
+    active = Rater.objects.filter(meeting=hall.meeting, revoked_at__isnull=True).count()
+
+    _first, _trips, first_trace = round_trips(lambda: poll(client, hall, hall.token("leadership")))
+    _second, _trips, second_trace = round_trips(lambda: poll(client, hall, hall.token("leadership", 1)))
+
+    assert active > 3 and seat_rows(first_trace) == active
+    assert seat_rows(second_trace) == 1
+
+
+def test_seat_revoked_after_a_poll_brought_it_in_is_refused_and_writes_nothing(client, hall):
+    from meetings.services import rater_revoke
+
+    presentation = open_now(hall, hall.presentations[0])
+    read_open(client, hall, presentation)
+    assert poll(client, hall, hall.token("leadership", 2)).status_code == 200
+    token = hall.token("leadership")
+    rater_revoke(rater=rater_by_token(token), actor=None, ip=None)
+
+    response = put(client, token, presentation.pk, key="revoked-after-poll")
+
+    assert response.status_code == 401
+    assert committed_elsewhere(presentation.pk) == 1
+
+
+def test_revoked_seat_is_not_brought_in_and_a_reissued_card_votes_once(client, hall):
+    from meetings.services import rater_revoke, rater_token_reissue
+
+    presentation = open_now(hall, hall.presentations[0])
+    read_open(client, hall, presentation)
+    revoked = hall.token("leadership")
+    rater_revoke(rater=rater_by_token(revoked), actor=None, ip=None)
+    reissued = rater_token_reissue(rater=rater_by_token(hall.token("leadership", 2)), actor=None, ip=None)
+    assert poll(client, hall, hall.token("leadership", 1)).status_code == 200
+
+    assert put(client, revoked, presentation.pk, key="revoked-card").status_code == 401
+    assert put(client, hall.token("leadership", 2), presentation.pk, key="old-card").status_code == 401
+    response, trips, _trace = round_trips(lambda: put(client, reissued, presentation.pk, key="new-card"))
+
+    assert response.status_code == 201 and trips == 1  # issued before the poll: brought in with the others
+    assert committed_elsewhere(presentation.pk) == 2

@@ -39,6 +39,7 @@ from .seats import (  # noqa: F401
     _hmac,
     _rater_query,
     _seat_memo,
+    _seated_meetings,
     idempotency_pseudonym,
     rater_by_token,
     rater_pseudonym,

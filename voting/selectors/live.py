@@ -59,8 +59,9 @@ def token_meeting(token: str, ip: str) -> int | None:
     memo = _token_memo.get(key)
     if memo is not None and now - memo[0] < TOKEN_MEMO_SECONDS:
         return memo[1]
-    # The ballot's shape: all a poll needs is the meeting, and the seat is then remembered for its ballots.
-    rater = rater_lookup(token, ip, shape="ballot")
+    # The ballot's shape: all a poll needs is the meeting, and the seat is then remembered for its ballots,
+    # with the meeting's other seats where this process has not read them lately (voting.selectors.seats).
+    rater = rater_lookup(token, ip, shape="poll")
     meeting_id = rater.meeting_id if rater is not None else None
     if rater is not None and len(_token_memo) < 100_000:
         _token_memo[key] = (now, meeting_id)

@@ -104,7 +104,7 @@ def _rater_query(shape: str) -> tuple[str, list]:
 
         from appraisal.models import Department, RaterRole
 
-        only = BALLOT_COLUMNS if shape == "ballot" else {}
+        only = BALLOT_COLUMNS if shape in ("ballot", "poll") else {}
         parts = [("rater", Rater, "r"), ("meeting", Meeting, "m"), ("role", RaterRole, "ro")]
         if only.get("department", True):
             parts.append(("department", Department, "d"))
@@ -120,15 +120,55 @@ def _rater_query(shape: str) -> tuple[str, list]:
             models.append((name, model, [f.attname for f in fields], converters))
             columns += [f'{alias}."{f.column}"' for f in fields]
         # Table and column names from the models, never from input; the token's hash is a parameter.
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {Rater._meta.db_table} r "  # noqa: S608
+        joins = (
             f"JOIN {Meeting._meta.db_table} m ON m.id = r.meeting_id "
             f"JOIN {RaterRole._meta.db_table} ro ON ro.id = r.role_id "
         )
         if len(parts) == 4:
-            sql += f"LEFT JOIN {Department._meta.db_table} d ON d.id = r.department_id "
-        query = _rater_queries[shape] = (sql + "WHERE r.token_hash = %s AND r.revoked_at IS NULL", models)
+            joins += f"LEFT JOIN {Department._meta.db_table} d ON d.id = r.department_id "
+        select = f"SELECT {', '.join(columns)} FROM {Rater._meta.db_table} r {joins}"  # noqa: S608
+        sql = select + "WHERE r.token_hash = %s AND r.revoked_at IS NULL"
+        if shape == "poll" and connection.vendor == "postgresql":
+            # The seat, then every other active seat of its meeting unless the meeting is among those the
+            # process read lately (the array): one statement still. The meeting is filtered before the join,
+            # so a meeting already read costs the index look-up of the token's row and nothing more.
+            sql += (
+                f" UNION ALL SELECT {', '.join(columns)} "  # noqa: S608
+                f"FROM (SELECT meeting_id FROM {Rater._meta.db_table} WHERE token_hash = %s AND revoked_at IS NULL"
+                " AND NOT (meeting_id = ANY(%s::text::bigint[]))) t "
+                f"JOIN {Rater._meta.db_table} r ON r.meeting_id = t.meeting_id {joins}"
+                "WHERE r.revoked_at IS NULL AND r.token_hash <> %s"
+            )
+        query = _rater_queries[shape] = (sql, models)
     return query
+
+
+def _rater_of(row, models, connection, shared: dict | None = None) -> Rater:
+    """A seat from one row of _rater_query, its meeting, role and department set as select_related sets them.
+    ``shared`` (model name and id -> instance) lets the rows of one meeting share their meeting and role."""
+    instances, start = {}, 0
+    for name, model, attnames, converters in models:
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        if values[0] is None:  # no department (a seat not tied to one)
+            instances[name] = None
+            continue
+        if shared is not None and (name, values[0]) in shared:
+            instances[name] = shared[name, values[0]]
+            continue
+        for i, (column, functions) in enumerate(converters):
+            for convert in functions:  # as the ORM's compiler applies them, None included
+                values[i] = convert(values[i], column, connection)
+        # Fewer names than columns: the others are deferred, as with QuerySet.only().
+        instances[name] = model.from_db(connection.alias, attnames, values)
+        if shared is not None and name != "rater":
+            shared[name, values[0]] = instances[name]
+    rater = instances["rater"]
+    Rater.meeting.field.set_cached_value(rater, instances["meeting"])
+    Rater.role.field.set_cached_value(rater, instances["role"])
+    if "department" in instances:
+        Rater.department.field.set_cached_value(rater, instances["department"])
+    return rater
 
 
 # Seats as a ballot reads them ("ballot"), per process, by their token's hash, as the last read found them:
@@ -138,6 +178,8 @@ def _rater_query(shape: str) -> tuple[str, list]:
 _seat_memo: dict[str, tuple[float, Rater]] = {}
 SEAT_MEMO_SECONDS = 30.0
 SEATS_KEPT = 20_000
+# The meetings whose active seats a live poll's read brought in (shape "poll"), and when.
+_seated_meetings: dict[int, float] = {}
 
 
 def seat_remembered(token_hash: str) -> Rater | None:
@@ -147,42 +189,58 @@ def seat_remembered(token_hash: str) -> Rater | None:
     return memo[1]
 
 
+def _seat_keep(token_hash: str, rater: Rater, now: float) -> None:
+    if len(_seat_memo) >= SEATS_KEPT:
+        _seat_memo.clear()
+        _seated_meetings.clear()
+    _seat_memo[token_hash] = (now, rater)
+
+
 def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     """The active seat a token belongs to, or None (unknown, malformed or revoked), with its meeting, role and
     department loaded as select_related would ("full"), or what a ballot reads of them ("ballot", remembered
-    per process: seat_remembered)."""
+    per process: seat_remembered).
+
+    "poll" (the live poll's read) is "ballot" with, in the same statement, every other active seat of the
+    meeting, once per SEAT_MEMO_SECONDS per process. Phones poll through whichever worker is free, and a poll
+    is mostly answered from the worker's memo of its token (voting.selectors.live.token_meeting) without
+    reading the seat: a worker remembering only the seats it read would take a hall's burst with a token
+    read per ballot, a round trip more. A seat issued later is read when it comes; one revoked or reissued
+    since fails the guarded statement's check and is read again."""
     from django.db import connection
 
     if not token or len(token) > 64 or not token.isascii():
         return None
-    from appraisal.prepared import fetchone_first
+    from appraisal.prepared import fetchall_first, fetchone_first
 
     sql, models = _rater_query(shape)
     token_hash = rater_token_hash(token)
     # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
-    row = fetchone_first(sql, [token_hash])
-    if row is None:
+    if shape == "poll" and connection.vendor == "postgresql":
+        now = time.monotonic()
+        seated = [m for m, when in _seated_meetings.items() if now - when < SEAT_MEMO_SECONDS]
+        rows = fetchall_first(sql, [token_hash, token_hash, "{" + ",".join(map(str, seated)) + "}", token_hash])
+    else:
+        row = fetchone_first(sql, [token_hash])
+        rows = [] if row is None else [row]
+    if not rows:
         _seat_memo.pop(token_hash, None)  # revoked or reissued: forgotten at once
         return None
-    instances, start = {}, 0
-    for name, model, attnames, converters in models:
-        values = list(row[start : start + len(attnames)])
-        start += len(attnames)
-        if values[0] is None:  # no department (a seat not tied to one)
-            instances[name] = None
-            continue
-        for i, (column, functions) in enumerate(converters):
-            for convert in functions:  # as the ORM's compiler applies them, None included
-                values[i] = convert(values[i], column, connection)
-        # Fewer names than columns: the others are deferred, as with QuerySet.only().
-        instances[name] = model.from_db(connection.alias, attnames, values)
-    rater = instances["rater"]
-    Rater.meeting.field.set_cached_value(rater, instances["meeting"])
-    Rater.role.field.set_cached_value(rater, instances["role"])
-    if "department" in instances:
-        Rater.department.field.set_cached_value(rater, instances["department"])
-    if shape == "ballot":
-        if len(_seat_memo) >= SEATS_KEPT:
-            _seat_memo.clear()
-        _seat_memo[token_hash] = (time.monotonic(), rater)
+    # The token's own row comes from the union's first branch, but PostgreSQL does not promise the order.
+    hash_at = models[0][2].index("token_hash")
+    own = next(row for row in rows if row[hash_at] == token_hash)
+    rater = _rater_of(own, models, connection)
+    if shape == "full":
+        return rater
+    now = time.monotonic()
+    _seat_keep(token_hash, rater, now)
+    if shape == "poll" and connection.vendor == "postgresql" and rater.meeting_id not in seated:
+        # The meeting's other seats came with it (none, for a meeting of one seat): remembered sharing one
+        # meeting and one role instance per role, as the meeting's seats.
+        shared = {("meeting", rater.meeting_id): rater.meeting, ("role", rater.role_id): rater.role}
+        for row in rows:
+            if row is not own:
+                other = _rater_of(row, models, connection, shared)
+                _seat_keep(other.token_hash, other, now)
+        _seated_meetings[rater.meeting_id] = now
     return rater
