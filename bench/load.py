@@ -8,9 +8,7 @@ import contextlib
 import http.client
 import json
 import random
-import socket
 import statistics
-import struct
 import sys
 import threading
 import time
@@ -22,28 +20,10 @@ SCORES = {"performance": "52.5", "innovation": "31"}
 MAX_TRIES = 6
 
 
-class AbortingConnection(http.client.HTTPConnection):
-    """Ends each connection with a reset once the answer is read, leaving no TIME_WAIT behind (cityday.py).
-
-    Sync workers close every connection after answering, so the server side keeps each one's 4-tuple in
-    TIME_WAIT for a minute. A machine playing thousands of phones over loopback reuses those 4-tuples within
-    the minute (real phones, each with its own address and ports, do not), and the kernel refuses a few of
-    those connects. A reset from the phone's side, after the whole answer was read, ends the server's socket
-    at once instead.
-    """
-
-    def connect(self):
-        super().connect()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
 def request(conn_holder, host, port, method, path, body=None, headers=None, timeout=30):
     conn = conn_holder.get("c")
     if conn is None:
-        # A holder may name its own loopback address ("source"): phones come from many addresses, and one
-        # address opening hundreds of connections a second runs into its own closed ones (cityday.py).
-        kind = AbortingConnection if conn_holder.get("abortive") else http.client.HTTPConnection
-        conn = conn_holder["c"] = kind(host, port, timeout=timeout, source_address=conn_holder.get("source"))
+        conn = conn_holder["c"] = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
