@@ -14,7 +14,7 @@ from meetings.permissions import meeting_for
 
 from . import publicity
 from .models import Appeal, ResultSnapshot
-from .views import _act
+from .views.console import _act
 
 
 @login_required

@@ -1,7 +1,8 @@
-"""Pages of the organizing department (console, review, audit), the projector, and the public.
+"""The organizer's console: the meeting's agenda and voting, the countdown, aggregation, voiding,
+adjustments, the audit, rehearsals and paper ballots.
 
-Organizer pages need a login and the meeting's object permission: organizers
-act, auditors read. Every change goes through the same services as the API.
+Organizer pages need a login and the meeting's object permission: organizers act, auditors read. Every
+change goes through the same services as the API.
 """
 
 from __future__ import annotations
@@ -11,37 +12,25 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from appraisal.converters import form_id
 from appraisal.exceptions import DomainError
-from appraisal.numbers import decimal_from_input, plain
+from appraisal.numbers import decimal_from_input
 from meetings.api import client_ip
 from meetings.models import Meeting, Presentation
 from meetings.permissions import can_organize, meeting_for
 from meetings.selectors import meetings_visible_to
 from meetings.services import COUNTDOWN_MAX_SECONDS, countdown_set
-from voting.models import Ballot
 from voting.selectors import meeting_progress
 from voting.services import ballot_void, voting_set
 
-from . import publicity, selectors, services
-from .analysis_tables import (
-    DIAGNOSTIC_EXPLANATIONS,
-    EXPLANATIONS,
-    diagnostics_view,
-    movement,
-    stability_chart,
-    stability_rows,
-)
-from .exports import flag_words
-from .models import Adjustment, AggregationRun, Appeal, ResultSnapshot, Veto
-from .templatetags.scores import score
+from .. import selectors, services
+from ..models import Adjustment, AggregationRun
 
 # The countdown's minutes as the console's number field sends them (ASCII digits, up to two decimals).
 MINUTES = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,2})?")
@@ -67,7 +56,7 @@ def console_index(request: HttpRequest) -> HttpResponse:
     meetings = meetings_visible_to(user=request.user).select_related("rehearsal_of").order_by("-date", "-id")
     if not meetings.exists():
         # A department's contact reaches only its department's feedback: it lands there.
-        from .models import DepartmentContact
+        from ..models import DepartmentContact
 
         contact = (
             DepartmentContact.objects.filter(user=request.user)
@@ -154,196 +143,6 @@ def console_aggregate(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return redirect(_dashboard(meeting) + f"?run={run.pk}")
 
 
-def category_names(snapshot: ResultSnapshot) -> dict[str, str]:
-    return snapshot.config.get("categories", {})
-
-
-def role_columns(snapshot: ResultSnapshot) -> list[dict]:
-    """The snapshot's rater roles in order, each with the name people read."""
-    from appraisal.models import RaterRole
-
-    names = dict(RaterRole.objects.filter(scheme_id=snapshot.meeting.scheme_id).values_list("code", "name"))
-    return [{**r, "name": names.get(r["code"], r["code"])} for r in snapshot.config["roles"]]
-
-
-def chart_rows(snapshot: ResultSnapshot) -> list[dict]:
-    """Bars for the ranking chart, scaled to the meeting's full mark."""
-    full = Decimal(snapshot.config["full_mark"])
-    by_category = bool(snapshot.config.get("rank_within_category"))
-    names = category_names(snapshot)
-    bars, previous = [], None
-    for row in snapshot.rows:
-        if row["final"] is None:
-            continue
-        bars.append(
-            {
-                "row": row,
-                "width": (Decimal(row["final"]) / full * 100).quantize(Decimal("0.01")) if row["final"] else Decimal(0),
-                "kind": "reward" if row["reward"] else "admonition" if row["admonition"] else "",
-                # Ranks restart in each category when the meeting ranks within categories: each gets a heading.
-                "heading": names.get(row["category"], row["category"])
-                if by_category and row["category"] != previous
-                else None,
-            }
-        )
-        previous = row["category"]
-    return bars
-
-
-@login_required
-def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = meeting_for(request.user, meeting_id, write=False)
-    snapshot = selectors.snapshot_latest(meeting)
-    context = {
-        "meeting": meeting,
-        "snapshot": snapshot,
-        "can_organize": can_organize(request.user, meeting),
-        "adjustments": Adjustment.objects.filter(meeting=meeting)
-        .select_related("department", "created_by")
-        .order_by("created_at"),
-        "vetoes": Veto.objects.filter(meeting=meeting)
-        .select_related("department", "created_by")
-        .order_by("created_at"),
-        "voided": Ballot.objects.filter(presentation__meeting=meeting, state=Ballot.State.VOID)
-        .select_related("presentation__department", "role")
-        .order_by("-voided_at"),
-        "departments": Presentation.objects.filter(meeting=meeting).select_related("department").order_by("order"),
-        "appeals": Appeal.objects.filter(meeting=meeting).select_related("department", "created_by", "decided_by"),
-    }
-    if snapshot is not None:
-        context.update(
-            roles=role_columns(snapshot),
-            stale=services.snapshot_stale_reasons(snapshot),
-            chart=chart_rows(snapshot),
-            has_history=any("history" in row for row in snapshot.rows),
-            stability=stability_rows(snapshot),
-            stability_chart=stability_chart(snapshot),
-            diagnostics=diagnostics_view(snapshot),
-            explanations=EXPLANATIONS,
-            diagnostic_explanations=DIAGNOSTIC_EXPLANATIONS,
-            rows=[
-                {
-                    **row,
-                    "category_name": category_names(snapshot).get(row["category"], row["category"]),
-                    "notes": flag_words(row["flags"], row.get("missing_roles")),
-                    "movement": movement(row, previous="previous" in snapshot.config),
-                }
-                for row in snapshot.rows
-            ],
-        )
-    return render(request, "reports/console_review.html", context)
-
-
-@login_required
-def console_history(request: HttpRequest, meeting_id: int, department: str) -> HttpResponse:
-    """A department's rank, final and flags over the cycles (SCORING.md 12), with a small chart of its rank."""
-    from django.http import Http404
-
-    meeting = meeting_for(request.user, meeting_id, write=False)
-    presentation = (
-        Presentation.objects.select_related("department").filter(meeting=meeting, department__code=department).first()
-    )
-    if presentation is None:
-        raise Http404
-    cycles = selectors.department_history(meeting, department)
-    ranked = [c for c in cycles if c["row"] and c["row"]["rank"] is not None]
-    chart = None
-    if ranked:
-        worst = max(c["row"]["rank"] for c in ranked)
-        step = 560 / max(1, len(cycles) - 1)
-        points = []
-        for i, c in enumerate(cycles):
-            if c["row"] and c["row"]["rank"] is not None:
-                y = 20 + (c["row"]["rank"] - 1) / max(1, worst - 1) * 140
-                points.append(
-                    {"x": round(40 + i * step, 1), "y": round(y, 1), "rank": c["row"]["rank"], "year": c["year"]}
-                )
-        chart = {"points": points, "polyline": " ".join(f"{p['x']},{p['y']}" for p in points), "worst": worst}
-    rows = []
-    for c in cycles:
-        row = c["row"]
-        rows.append(
-            {
-                **c,
-                "flags_words": flag_words(row["flags"], row.get("missing_roles")) if row else "",
-                "movement": movement(row, previous=c["meeting"].previous_id is not None) if row else None,
-            }
-        )
-    return render(
-        request,
-        "reports/console_history.html",
-        {"meeting": meeting, "department": presentation.department, "cycles": rows, "chart": chart},
-    )
-
-
-@login_required
-@require_POST
-def console_publish(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = meeting_for(request.user, meeting_id, write=True)
-    if request.POST.get("action") == "unpublish":
-        services.snapshot_unpublish(meeting=meeting, actor=request.user, ip=client_ip(request))
-        messages.success(request, _("The result is no longer public."))
-    elif request.POST.get("action") == "notice":
-        from django.utils.dateparse import parse_datetime
-
-        until = parse_datetime(request.POST.get("until", "") or "")
-        if until is not None and timezone.is_naive(until):
-            until = timezone.make_aware(until)  # the organizer's datetime-local, in the site's time zone
-        _act(
-            request,
-            lambda: publicity.publish(
-                meeting=meeting,
-                stage="publicity",
-                until=until,
-                early_reason=None,
-                actor=request.user,
-                ip=client_ip(request),
-            ),
-            _("The result is under public notice."),
-        )
-    elif request.POST.get("action") == "decide":
-        _act(
-            request,
-            lambda: publicity.appeal_decide(
-                meeting=meeting,
-                appeal_id=form_id(request.POST.get("appeal")) or 0,
-                decision=request.POST.get("decision", ""),
-                reason=request.POST.get("reason", ""),
-                actor=request.user,
-                ip=client_ip(request),
-            ),
-            _("The appeal is decided.")
-            + (
-                " "
-                + _(
-                    "Upheld: now take the action it calls for (a void, an adjustment or a component correction), "
-                    "run the aggregation again and publish the new result for notice."
-                )
-                if request.POST.get("decision") == "upheld"
-                else ""
-            ),
-        )
-    else:
-        try:
-            snapshot = publicity.publish(
-                meeting=meeting,
-                stage="final",
-                until=None,
-                early_reason=request.POST.get("early_reason"),
-                actor=request.user,
-                ip=client_ip(request),
-            )
-        except DomainError as exc:
-            details = "; ".join(e["message"] for e in exc.errors)
-            messages.error(request, f"{exc.message} {details}".strip())
-        else:
-            if snapshot.stage == "final":
-                messages.success(request, _("The result is published."))
-            else:  # four eyes: asked, waiting for another organizer
-                messages.info(request, _("Asked for the final publication: another organizer confirms it."))
-    return redirect(reverse("console-review", args=[meeting.pk]))
-
-
 @login_required
 @require_POST
 def console_void(request: HttpRequest, meeting_id: int) -> HttpResponse:
@@ -412,7 +211,7 @@ def console_adjust(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @login_required
 def console_audit(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    from .audit_words import action_words, details_words, meeting_names
+    from ..audit_words import action_words, details_words, meeting_names
 
     meeting = meeting_for(request.user, meeting_id, write=False)
     names = meeting_names(meeting)
@@ -428,141 +227,6 @@ def console_audit(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 
 # --- the projector -----------------------------------------------------------------------------------
-
-
-@login_required
-def projector(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = meeting_for(request.user, meeting_id, write=False)
-    return render(
-        request,
-        "reports/projector.html",
-        {
-            "meeting": meeting,
-            "state": projector_state(meeting),
-            "i18n": {
-                "progress": _("%(closed)s of %(total)s departments scored"),
-                "notice": _("Under public notice until %(until)s."),
-                "page": _("page %(page)s of %(pages)s"),
-            },
-        },
-    )
-
-
-@login_required
-@require_http_methods(["GET"])
-def projector_json(request: HttpRequest, meeting_id: int) -> JsonResponse:
-    meeting = meeting_for(request.user, meeting_id, write=False)
-    response = JsonResponse(projector_state(meeting))
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def projector_state(meeting: Meeting) -> dict:
-    """What the hall sees: who is presenting, the countdown, turnout per role; the ranking once published."""
-    progress = meeting_progress(meeting)
-    current = next((p for p in progress["presentations"] if p["state"] == Presentation.State.OPEN), None)
-    published = selectors.snapshot_published(meeting) if not meeting.is_rehearsal else None
-    remaining = None
-    if meeting.countdown_ends_at:
-        remaining = max(0, int((meeting.countdown_ends_at - timezone.now()).total_seconds()))
-    return {
-        "title": meeting.title,
-        "current": None
-        if current is None
-        else {
-            "order": current["order"],
-            "name": current["name"],
-            # The hall's turnout: survey answers are no seat in the hall.
-            "expected": current["expected"],
-            "ballots": current["hall"],
-            "roles": [
-                {"name": r["name"], "expected": r["expected"], "ballots": r["hall"]}
-                for r in current["roles"].values()
-                if r["expected"] or r["hall"]
-            ],
-        },
-        "closed": sum(1 for p in progress["presentations"] if p["state"] == Presentation.State.CLOSED),
-        "total": len(progress["presentations"]),
-        "countdown": remaining,
-        # 公示中: the hall reads that the ranking is under public notice, and until when.
-        "notice_until": timezone.localtime(published.publicity_until).strftime("%Y-%m-%d %H:%M")
-        if published is not None and published.stage == ResultSnapshot.Stage.PUBLICITY and published.publicity_until
-        else None,
-        "published": None
-        if published is None
-        else [
-            {
-                "rank": r["rank"],
-                "name": r["name"],
-                "category": category_names(published).get(r["category"], r["category"]),
-                "final": r["final"],
-                "final_shown": score(r["final"]),
-                "reward": r["reward"],
-                "admonition": r["admonition"],
-                # In words and a sign, not by colour alone: the hall may not tell red from green.
-                "mark": "★ " + _("Commended")
-                if r["reward"]
-                else "▼ " + (_("One-vote veto") if r.get("veto") else _("Admonition"))
-                if r["admonition"]
-                else "",
-            }
-            for r in published.rows
-            if r["rank"] is not None
-        ],
-    }
-
-
-# --- the public ----------------------------------------------------------------------------------------
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    published = (
-        ResultSnapshot.objects.filter(published_at__isnull=False, meeting__rehearsal_of__isnull=True)
-        .select_related("meeting")
-        .order_by("-meeting__date")
-    )
-    return render(request, "home.html", {"published": published})
-
-
-def public_results(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    snapshot = (
-        ResultSnapshot.objects.filter(
-            meeting_id=meeting_id, published_at__isnull=False, meeting__rehearsal_of__isnull=True
-        )
-        .select_related("meeting")
-        .first()
-    )
-    if snapshot is None:
-        return render(request, "reports/public_none.html", status=404)
-    check = None
-    code = request.GET.get("receipt", "").strip()
-    if code:
-        check = selectors.receipt_check(meeting_id=meeting_id, receipt=code[:40])
-    response = render(
-        request,
-        "reports/public_results.html",
-        {
-            "snapshot": snapshot,
-            "meeting": snapshot.meeting,
-            "roles": role_columns(snapshot),
-            "chart": chart_rows(snapshot),
-            "rows": [
-                {
-                    **row,
-                    "category_name": category_names(snapshot).get(row["category"], row["category"]),
-                    "movement": movement(row, previous="previous" in snapshot.config),
-                }
-                for row in snapshot.rows
-            ],
-            "has_history": any("history" in row for row in snapshot.rows),
-            "check": check,
-            "code": code,
-            "full_mark": plain(Decimal(snapshot.config["full_mark"])),
-        },
-    )
-    if not code:
-        response["Cache-Control"] = "public, max-age=60"
-    return response
 
 
 @login_required
@@ -588,7 +252,7 @@ def rehearsal_status(request: HttpRequest, meeting_id: int, job_id: int) -> Http
     """Where a rehearsal being built stands; the page refreshes itself until it is done."""
     from celery.result import AsyncResult
 
-    from .models import RehearsalJob
+    from ..models import RehearsalJob
 
     meeting = meeting_for(request.user, meeting_id, write=False)
     job = get_object_or_404(RehearsalJob, pk=job_id, source=meeting)
