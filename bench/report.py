@@ -332,7 +332,10 @@ def burst_section() -> list[str]:
         '`voting.selectors.seats.rater_by_token`, shape "poll"). No seat is trusted for it: the guarded',
         "statement still checks the seat's token, revocation, role and department. A burst run on this code",
         "before the table's: 0.67 (500: 0.73, 0.62, 0.67) and 0.63 (2,000: 0.70, 0.63, 0.59), every request",
-        "sent twice in 6.97 s.",
+        "sent twice in 6.97 s. A first `make bench` on it, while I ran other commands on the machine (the",
+        "OpenAPI schema generated twice, Django set up for import checks), gave 0.52 (500) and 0.47 (2,000), its",
+        "pairs from 0.38 to 0.83: the figure moves with anything else on the two cores. The table's run had the",
+        "machine to itself.",
         "",
     ]
     twice = data.get("twice")
