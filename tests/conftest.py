@@ -56,6 +56,7 @@ def _fresh_cache():
     selectors._form_memo.clear()
     selectors._seat_memo.clear()
     selectors._seated_meetings.clear()
+    selectors._pruned.clear()
     throttle._exceeded_memo.clear()
     yield
 

@@ -18,6 +18,7 @@ from django.test import Client
 
 from appraisal.models import Department
 from meetings.models import Presentation, Rater
+from meetings.services import rater_token_hash
 from voting.canonical import ballot_line, line_digest
 from voting.models import Ballot, BallotValue, IdempotencyRecord
 from voting.selectors import rater_by_token
@@ -434,3 +435,51 @@ def test_revoked_seat_is_not_brought_in_and_a_reissued_card_votes_once(client, h
 
     assert response.status_code == 201 and trips == 1  # issued before the poll: brought in with the others
     assert committed_elsewhere(presentation.pk) == 2
+
+
+def second_hall(small_document) -> tuple[object, list[str]]:
+    """Another meeting (its own seats), as a city runs several at once."""
+    from meetings.services import meeting_import
+
+    document = small_document(departments=3, seats=3, title="第二场考评大会")
+    result = meeting_import(document=document, actor=None)
+    return result.meeting, [r.token for r in result.raters if r.role == "leadership" and not r.name]
+
+
+def test_meeting_past_half_the_seat_memo_is_not_brought_in_and_the_memo_stays_bounded(
+    client, hall, small_document, monkeypatch
+):
+    from voting.selectors import seats
+
+    active = Rater.objects.filter(meeting=hall.meeting, revoked_at__isnull=True).count()
+    monkeypatch.setattr(seats, "SEATS_KEPT", 2 * active)  # room for one such meeting: half the bound
+    other, tokens = second_hall(small_document)
+    assert poll(client, hall, hall.token("leadership")).status_code == 200
+
+    response, _trips, trace = round_trips(
+        lambda: client.get(f"/api/v1/meetings/{other.pk}/live", HTTP_AUTHORIZATION=f"Rater {tokens[0]}")
+    )
+
+    assert response.status_code == 200
+    assert seat_rows(trace) == 1  # its own seat, remembered alone
+    assert seats.seat_remembered(rater_token_hash(tokens[0])) is not None
+    assert seats.seat_remembered(rater_token_hash(tokens[1])) is None
+    assert len(seats._seat_memo) == active + 1 <= seats.SEATS_KEPT
+
+
+def test_expired_seats_make_room_for_the_next_meeting(client, hall, small_document, monkeypatch):
+    from voting.selectors import seats
+
+    active = Rater.objects.filter(meeting=hall.meeting, revoked_at__isnull=True).count()
+    monkeypatch.setattr(seats, "SEATS_KEPT", 2 * active)
+    other, tokens = second_hall(small_document)
+    assert poll(client, hall, hall.token("leadership")).status_code == 200
+    monkeypatch.setattr(seats, "SEAT_MEMO_SECONDS", 0.0)  # every seat remembered so far has expired
+
+    response, _trips, trace = round_trips(
+        lambda: client.get(f"/api/v1/meetings/{other.pk}/live", HTTP_AUTHORIZATION=f"Rater {tokens[0]}")
+    )
+
+    assert response.status_code == 200
+    assert seat_rows(trace) == Rater.objects.filter(meeting=other, revoked_at__isnull=True).count()
+    assert all(hash_ not in seats._seat_memo for hash_ in map(rater_token_hash, hall.tokens.values()))

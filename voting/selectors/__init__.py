@@ -37,6 +37,7 @@ from .seats import (  # noqa: F401
     BALLOT_COLUMNS,
     SEAT_MEMO_SECONDS,
     _hmac,
+    _pruned,
     _rater_query,
     _seat_memo,
     _seated_meetings,

@@ -135,7 +135,7 @@ def _rater_query(shape: str) -> tuple[str, list]:
             sql += (
                 f" UNION ALL SELECT {', '.join(columns)} "  # noqa: S608
                 f"FROM (SELECT meeting_id FROM {Rater._meta.db_table} WHERE token_hash = %s AND revoked_at IS NULL"
-                " AND NOT (meeting_id = ANY(%s::text::bigint[]))) t "
+                " AND NOT (meeting_id = ANY(%s::text::bigint[])) AND %s::boolean) t "
                 f"JOIN {Rater._meta.db_table} r ON r.meeting_id = t.meeting_id {joins}"
                 "WHERE r.revoked_at IS NULL AND r.token_hash <> %s"
             )
@@ -180,6 +180,9 @@ SEAT_MEMO_SECONDS = 30.0
 SEATS_KEPT = 20_000
 # The meetings whose active seats a live poll's read brought in (shape "poll"), and when.
 _seated_meetings: dict[int, float] = {}
+# When expired seats were last dropped (_room_for_meetings).
+_pruned: dict[str, float] = {}
+PRUNE_SECONDS = 1.0
 
 
 def seat_remembered(token_hash: str) -> Rater | None:
@@ -194,6 +197,25 @@ def _seat_keep(token_hash: str, rater: Rater, now: float) -> None:
         _seat_memo.clear()
         _seated_meetings.clear()
     _seat_memo[token_hash] = (now, rater)
+
+
+def _room_for_meetings(now: float) -> bool:
+    """Whether a meeting's seats may still be brought in: the memo under half its bound, counting only seats
+    not yet expired (expired ones are dropped at most once a PRUNE_SECONDS). A city with more seats than that
+    has the rest remembered one by one as they are read, rather than clearing the memo at its bound and
+    reading whole meetings again on every poll."""
+    if len(_seat_memo) < SEATS_KEPT // 2:
+        return True
+    if now - _pruned.get("at", float("-inf")) >= PRUNE_SECONDS:
+        _pruned["at"] = now
+        # Copies (one C call each): with gunicorn's threads, another request may change the dicts meanwhile.
+        for token_hash, (when, _rater) in list(_seat_memo.items()):
+            if now - when >= SEAT_MEMO_SECONDS:
+                _seat_memo.pop(token_hash, None)
+        for meeting_id, when in list(_seated_meetings.items()):
+            if now - when >= SEAT_MEMO_SECONDS:
+                _seated_meetings.pop(meeting_id, None)
+    return len(_seat_memo) < SEATS_KEPT // 2
 
 
 def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
@@ -218,8 +240,10 @@ def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
     # Planned once per connection, not per ballot; the request's first statement, so it is the health check.
     if shape == "poll" and connection.vendor == "postgresql":
         now = time.monotonic()
-        seated = [m for m, when in _seated_meetings.items() if now - when < SEAT_MEMO_SECONDS]
-        rows = fetchall_first(sql, [token_hash, token_hash, "{" + ",".join(map(str, seated)) + "}", token_hash])
+        seated = [m for m, when in list(_seated_meetings.items()) if now - when < SEAT_MEMO_SECONDS]
+        room = _room_for_meetings(now)
+        seated_array = "{" + ",".join(map(str, seated)) + "}"
+        rows = fetchall_first(sql, [token_hash, token_hash, seated_array, room, token_hash])
     else:
         row = fetchone_first(sql, [token_hash])
         rows = [] if row is None else [row]
@@ -234,7 +258,7 @@ def rater_by_token(token: str, *, shape: str = "full") -> Rater | None:
         return rater
     now = time.monotonic()
     _seat_keep(token_hash, rater, now)
-    if shape == "poll" and connection.vendor == "postgresql" and rater.meeting_id not in seated:
+    if shape == "poll" and connection.vendor == "postgresql" and room and rater.meeting_id not in seated:
         # The meeting's other seats came with it (none, for a meeting of one seat): remembered sharing one
         # meeting and one role instance per role, as the meeting's seats.
         shared = {("meeting", rater.meeting_id): rater.meeting, ("role", rater.role_id): rater.role}
