@@ -72,7 +72,9 @@ def to_pdf(snapshot: ResultSnapshot, *, analysis: bool = False) -> bytes:
                 *[row["components"].get(code) or "-" for code in components],
                 row["adjustments"] or "-",
                 row["final"] or "-",
-                para(outcome_words(row) or flag_words(row["flags"]), cell_style),
+                para(
+                    outcome_words(row) or flag_words(row["flags"], row.get("missing_roles"), names["role"]), cell_style
+                ),
             ]
         )
     table = Table(data, repeatRows=1)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from ..models import ResultSnapshot
 
@@ -23,7 +24,11 @@ def outcome_words(row: dict) -> str:
     return ""
 
 
-def flag_words(flags: list[str], missing_roles: list[str] | None = None) -> str:
+def flag_words(
+    flags: list[str], missing_roles: list[str] | None = None, role_names: dict[str, str] | None = None
+) -> str:
+    """A row's flags as people read them; the roles without a ballot by their names (``role_names``: code to
+    name, names_of), listed and bracketed as the language does (Chinese: 、 and （）, flags apart by ；)."""
     words = {
         "missing_roles": _("some rater roles sent no ballot (weights renormalised)"),
         "no_ballots": _("no ballot at all: not ranked"),
@@ -34,8 +39,10 @@ def flag_words(flags: list[str], missing_roles: list[str] | None = None) -> str:
     }
     out = [words.get(flag, flag) for flag in flags]
     if missing_roles and "missing_roles" in flags:
-        out[flags.index("missing_roles")] += f" ({', '.join(missing_roles)})"
-    return "; ".join(out)
+        names = [(role_names or {}).get(code, code) for code in missing_roles]
+        roles = pgettext("list of names", ", ").join(names)
+        out[flags.index("missing_roles")] += pgettext("roles after a flag", " (%(roles)s)") % {"roles": roles}
+    return pgettext("list of flags", "; ").join(out)
 
 
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -98,7 +105,7 @@ def ranking_table(snapshot: ResultSnapshot) -> tuple[list[str], list[list]]:
                 _("yes") if row.get("veto") else "",
                 row["final"],
                 outcome_words(row),
-                flag_words(row["flags"], row.get("missing_roles")),
+                flag_words(row["flags"], row.get("missing_roles"), names["role"]),
             ]
         )
     return header, rows

@@ -93,8 +93,10 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
         "appeals": Appeal.objects.filter(meeting=meeting).select_related("department", "created_by", "decided_by"),
     }
     if snapshot is not None:
+        roles = role_columns(snapshot)
+        role_names = {role["code"]: role["name"] for role in roles}
         context.update(
-            roles=role_columns(snapshot),
+            roles=roles,
             stale=services.snapshot_stale_reasons(snapshot),
             chart=chart_rows(snapshot),
             has_history=any("history" in row for row in snapshot.rows),
@@ -107,7 +109,7 @@ def console_review(request: HttpRequest, meeting_id: int) -> HttpResponse:
                 {
                     **row,
                     "category_name": category_names(snapshot).get(row["category"], row["category"]),
-                    "notes": flag_words(row["flags"], row.get("missing_roles")),
+                    "notes": flag_words(row["flags"], row.get("missing_roles"), role_names),
                     "movement": movement(row, previous="previous" in snapshot.config),
                 }
                 for row in snapshot.rows
@@ -142,12 +144,15 @@ def console_history(request: HttpRequest, meeting_id: int, department: str) -> H
                 )
         chart = {"points": points, "polyline": " ".join(f"{p['x']},{p['y']}" for p in points), "worst": worst}
     rows = []
+    from appraisal.models import RaterRole
+
+    role_names = dict(RaterRole.objects.filter(scheme_id=meeting.scheme_id).values_list("code", "name"))
     for c in cycles:
         row = c["row"]
         rows.append(
             {
                 **c,
-                "flags_words": flag_words(row["flags"], row.get("missing_roles")) if row else "",
+                "flags_words": flag_words(row["flags"], row.get("missing_roles"), role_names) if row else "",
                 "movement": movement(row, previous=c["meeting"].previous_id is not None) if row else None,
             }
         )

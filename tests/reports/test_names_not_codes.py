@@ -118,3 +118,32 @@ def test_review_chart_has_category_headings_when_ranks_restart_per_category(smal
 
     headings = re.findall(r'<li class="chart-heading"><strong>([^<]+)</strong>', chart)
     assert len(headings) >= 2 and len(set(headings)) == len(headings)
+
+
+def test_roles_without_a_ballot_are_named_in_chinese_on_the_review_page_and_in_exports(small_document):
+    from openpyxl import load_workbook
+
+    from meetings.models import Presentation, Rater
+    from reports import exports
+    from voting.services import ballot_submit, voting_set
+
+    meeting = meeting_import(document=small_document(departments=2, seats=3), actor=None).meeting
+    first = Presentation.objects.filter(meeting=meeting).order_by("order").first()
+    voting_set(meeting=meeting, presentation_id=first.pk, action="open", actor=None, ip=None)
+    # Only the leadership scores the first department: its public role (群众代表) sent no ballot.
+    for rater in Rater.objects.filter(meeting=meeting, role__code="leadership"):
+        ballot_submit(rater=rater, presentation_id=first.pk, scores={"performance": "50", "innovation": "30"})
+    snapshot = snapshot_compute(meeting=meeting)
+    organizer = get_user_model().objects.create_user("kaohe", password="pw-kaohe-1")
+    assign_perm("meetings.organize_meeting", organizer, meeting)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(organizer)
+
+    page = visible_text(client.get(f"/console/m/{meeting.pk}/review/").content.decode())
+    csv_text = exports.to_csv(snapshot)
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(snapshot))).active
+    cells = " ".join(str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value is not None)
+
+    note = "部分评委类别无有效票（权重按比例调整）（群众代表）"
+    assert note in page and note in csv_text and note in cells
+    assert codes_in(page + csv_text + cells, {"public", "leadership"}) == []
