@@ -114,3 +114,32 @@ def test_console_keeps_following_a_run_after_a_refused_poll(browser, live_server
     expect(console.locator("[data-run-state]")).to_have_text("已完成", timeout=15000)
     assert refused
     context.close()
+
+
+def test_console_turnout_polls_with_the_signed_in_session_and_logs_no_error(browser, live_server, small_document):
+    meeting = meeting_import(document=small_document(departments=2, seats=2), actor=None).meeting
+    user = get_user_model().objects.create_user("kaohe", password="pw-kaohe-2022")
+    assign_perm("meetings.organize_meeting", user, meeting)
+    context = browser.new_context(**LAPTOP, base_url=live_server.url, locale="zh-CN")
+    console = context.new_page()
+    errors, polls = [], []
+    console.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    console.on("response", lambda response: polls.append(response.status) if "/progress" in response.url else None)
+    console.goto(f"/console/m/{meeting.pk}/")
+    console.get_by_label("用户名").fill("kaohe")
+    console.get_by_label("密码").fill("pw-kaohe-2022")
+    console.get_by_role("button", name="登录").click()
+    expect(console.get_by_role("heading", name="测试考评大会")).to_be_visible()
+
+    first = Presentation.objects.filter(meeting=meeting).order_by("order").first()
+    cast_any = Rater.objects.filter(meeting=meeting, role__code="leadership", name="").order_by("seat_no").first()
+    console.get_by_role("button", name="下一个述职").click()
+    from voting.services import ballot_submit
+
+    ballot_submit(rater=cast_any, presentation_id=first.pk, scores={"performance": "50", "innovation": "30"})
+    turnout = console.locator(f'tr[data-presentation="{first.pk}"] [data-total]')
+    expect(turnout).to_have_text(re.compile(r"^1 / "), timeout=5000)  # refreshed by the poll, not a reload
+
+    assert polls and set(polls) == {200}
+    assert errors == []
+    context.close()
