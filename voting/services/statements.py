@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
 
 from appraisal.models import RaterRole
@@ -188,10 +191,22 @@ class SubmitContext:
     ballot: Ballot | None
 
 
+def _aware(value):
+    """A timestamp as the ORM would read it. The reads are raw SQL, without the ORM's converters: PostgreSQL
+    gives aware datetimes, but SQLite (the demo's database) gives the stored UTC time, naive or as text, which
+    Django would otherwise take for local time on saving (the demo's ballots were 8 hours early)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
 def context_of(row: tuple, *, pseudonym: str) -> SubmitContext:
     """The context read's row (the first thirteen columns of either read)."""
     (p_id, state, opened_at, department_id, department_code, stored_hash, stored_status, stored_response,
      ballot_id, ballot_state, receipt, created_at, source) = row[:13]  # fmt: skip
+    opened_at, created_at = _aware(opened_at), _aware(created_at)
     if isinstance(stored_response, str):
         stored_response = json.loads(stored_response)
     ballot = None
